@@ -1,0 +1,197 @@
+"""The tables. Every field that says something about a person is an ``EncryptedJSON`` column.
+
+Left in clear, on purpose: ids, timestamps, statuses, the channel name, the report's language and
+urgency flag (needed to route and sort), and keyed hashes used to find a contact by address.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from hotline.storage.types import EncryptedJSON
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and read back as aware UTC, the same on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware UTC time")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _time(nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
+
+
+def _sealed(purpose: str) -> Any:
+    return Field(default=None, sa_column=Column(EncryptedJSON(purpose), nullable=True))
+
+
+class Contact(SQLModel, table=True):
+    """One address on one channel (a Telegram chat, a phone number, a console session)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    address_index: str = Field(max_length=64, unique=True)
+    address: Any = _sealed("contact.address")
+    profile: Any = _sealed("contact.profile")
+    language: str | None = Field(default=None, max_length=16)
+    created_at: datetime = _time()
+    last_seen_at: datetime = _time()
+
+
+class InboundEvent(SQLModel, table=True):
+    """The inbox: one row per provider update, stored before the provider gets its 2xx."""
+
+    __tablename__ = "inbound_event"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id", name="uq_inbound_event_provider"),
+        Index("ix_inbound_event_pending", "status", "id"),
+        Index("ix_inbound_event_contact", "contact_id", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    provider_id: str = Field(max_length=64)
+    contact_id: int = Field(foreign_key="contact.id")
+    kind: str = Field(max_length=24)
+    payload: Any = _sealed("inbound_event.payload")
+    status: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=120)
+    received_at: datetime = _time()
+    processed_at: datetime | None = _time(nullable=True)
+
+
+class Conversation(SQLModel, table=True):
+    """Where a contact is in a flow, and what the flow remembers."""
+
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True)
+    flow: str = Field(max_length=32)
+    node: str = Field(max_length=64)
+    state: Any = _sealed("conversation.state")
+    report_id: int | None = Field(default=None, foreign_key="report.id")
+    updated_at: datetime = _time()
+
+
+class Report(SQLModel, table=True):
+    """A case: what a person or relative told us, saved answer by answer."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=16, unique=True)
+    kind: str = Field(max_length=24)
+    status: str = Field(default="open", max_length=16)
+    channel: str = Field(max_length=16)
+    language: str | None = Field(default=None, max_length=16)
+    contact_id: int = Field(foreign_key="contact.id")
+    urgent: bool = False
+    location: Any = _sealed("report.location")
+    people: Any = _sealed("report.people")
+    medical: Any = _sealed("report.medical")
+    asylum_intent: Any = _sealed("report.asylum_intent")
+    needs: Any = _sealed("report.needs")
+    notes: Any = _sealed("report.notes")
+    paged_at: datetime | None = _time(nullable=True)
+    acknowledged_at: datetime | None = _time(nullable=True)
+    acknowledged_by: int | None = Field(default=None, foreign_key="volunteer.id")
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class Message(SQLModel, table=True):
+    """The encrypted log of what was said, and the outbox of what is still to be sent."""
+
+    __table_args__ = (
+        Index("ix_message_outbox", "status", "not_before", "id"),
+        Index("ix_message_recipient", "recipient_key", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    direction: str = Field(max_length=4)
+    kind: str = Field(max_length=24)
+    channel: str = Field(max_length=16)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    volunteer_id: int | None = Field(default=None, foreign_key="volunteer.id")
+    report_id: int | None = Field(default=None, foreign_key="report.id", index=True)
+    inbound_event_id: int | None = Field(default=None, foreign_key="inbound_event.id")
+    edit_of_id: int | None = Field(default=None, foreign_key="message.id")
+    recipient_key: str | None = Field(default=None, max_length=64)
+    body: Any = _sealed("message.body")
+    status: str = Field(max_length=12)
+    attempts: int = 0
+    resent_after_crash: bool = False
+    not_before: datetime | None = _time(nullable=True)
+    sent_at: datetime | None = _time(nullable=True)
+    provider_message_id: str | None = Field(default=None, max_length=64)
+    error: str | None = Field(default=None, max_length=120)
+    created_at: datetime = _time()
+
+
+class Volunteer(SQLModel, table=True):
+    """A person who can be paged."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: Any = _sealed("volunteer.name")
+    telegram_chat: Any = _sealed("volunteer.telegram_chat")
+    telegram_index: str | None = Field(default=None, max_length=64, unique=True)
+    phone: Any = _sealed("volunteer.phone")
+    languages: str = Field(default="en", max_length=120)
+    on_duty: bool = False
+    active: bool = True
+    created_at: datetime = _time()
+
+
+class Page(SQLModel, table=True):
+    """One volunteer paged about one report; later news edits the same page."""
+
+    __table_args__ = (UniqueConstraint("report_id", "volunteer_id", name="uq_page_report_volunteer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id")
+    volunteer_id: int = Field(foreign_key="volunteer.id")
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    status: str = Field(default="sent", max_length=16)
+    created_at: datetime = _time()
+    acknowledged_at: datetime | None = _time(nullable=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what and when. Never holds personal data: ids and codes only."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _time()
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    report_id: int | None = Field(default=None, foreign_key="report.id", index=True)
+    detail: str | None = Field(default=None, max_length=200)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the API, stored only as its SHA-256 hash."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    role: str = Field(max_length=16)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _time()
+    revoked_at: datetime | None = _time(nullable=True)
+    last_used_at: datetime | None = _time(nullable=True)

@@ -1,0 +1,135 @@
+"""The outbox: outbound ``Message`` rows written with the state change, claimed and sent in order per recipient.
+
+A message can be claimed only when every earlier message to the same recipient is settled, so a
+person never reads answers out of order, even with several senders. A claim is a lease: a sender
+that dies leaves the row in ``sending``; when the lease runs out it is sent again and flagged
+``resent_after_crash`` (Telegram has no idempotency key, so the outcome of that first try is unknown).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, text, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from hotline.storage.models import Message
+
+LEASE = timedelta(seconds=60)
+UNSETTLED = ("pending", "sending")
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    channel: str,
+    recipient_key: str,
+    body: dict[str, Any],
+    now: datetime,
+    contact_id: int | None = None,
+    volunteer_id: int | None = None,
+    report_id: int | None = None,
+    edit_of_id: int | None = None,
+) -> Message:
+    """Add one outbound message to the outbox, in the caller's transaction."""
+    message = Message(
+        direction="out",
+        kind=kind,
+        channel=channel,
+        recipient_key=recipient_key,
+        body=body,
+        status="pending",
+        contact_id=contact_id,
+        volunteer_id=volunteer_id,
+        report_id=report_id,
+        edit_of_id=edit_of_id,
+        not_before=now,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("NOTIFY hotline_outbox"))
+    return message
+
+
+def pending_edit(session: Session, *, edit_of_id: int) -> Message | None:
+    """Return a not-yet-claimed edit of a message, so a newer edit can replace it instead of queueing."""
+    query = select(Message).where(Message.edit_of_id == edit_of_id, Message.status == "pending")
+    return session.exec(query).first()
+
+
+def claim_due(
+    session: Session, *, channels: list[str], now: datetime, limit: int = 20, console_key: str | None = None
+) -> list[Message]:
+    """Lease the due messages first in line for their recipients; ``console_key`` keeps one terminal to itself."""
+    earlier = aliased(Message)
+    blocked = exists().where(
+        and_(
+            earlier.recipient_key == Message.recipient_key,
+            earlier.id < Message.id,
+            col(earlier.status).in_(UNSETTLED),
+        )
+    )
+    query = (
+        select(Message)
+        .where(
+            Message.direction == "out",
+            Message.status == "pending",
+            col(Message.channel).in_(channels),
+            or_(col(Message.not_before).is_(None), col(Message.not_before) <= now),
+            ~blocked,
+        )
+        .order_by(col(Message.id))
+        .limit(limit)
+    )
+    if console_key is not None:
+        query = query.where(or_(Message.channel != "console", Message.recipient_key == console_key))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Message)  # type: ignore[arg-type]
+    messages = list(session.exec(query).all())
+    for message in messages:
+        message.status = "sending"
+        message.attempts += 1
+        message.not_before = now + LEASE
+        session.add(message)
+    return messages
+
+
+def release_expired_leases(session: Session, *, now: datetime, everything: bool = False) -> int:
+    """Put messages whose sender died back in line; ``everything`` when no other sender can exist (SQLite)."""
+    condition = Message.status == "sending"
+    if not everything:
+        condition = and_(condition, col(Message.not_before) < now)
+    result = session.execute(
+        update(Message).where(condition).values(status="pending", not_before=now, resent_after_crash=True)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_sent(session: Session, *, message_id: int, provider_message_id: str | None, now: datetime) -> None:
+    """Record a delivery the provider accepted."""
+    message = session.get(Message, message_id)
+    if message is not None:
+        message.status, message.sent_at, message.error = "sent", now, None
+        message.provider_message_id = provider_message_id or message.provider_message_id
+        session.add(message)
+
+
+def schedule_retry(session: Session, *, message_id: int, at: datetime, error: str) -> None:
+    """Put a message back in line for a later attempt."""
+    message = session.get(Message, message_id)
+    if message is not None:
+        message.status, message.not_before, message.error = "pending", at, error[:120]
+        session.add(message)
+
+
+def mark_failed(session: Session, *, message_id: int, error: str, now: datetime) -> None:
+    """Give up on a message; it stays visible with its error."""
+    message = session.get(Message, message_id)
+    if message is not None:
+        message.status, message.error, message.not_before = "failed", error[:120], None
+        session.add(message)

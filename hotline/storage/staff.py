@@ -1,0 +1,80 @@
+"""Volunteers, who is on duty, and API tokens (stored only as hashes)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from hotline.storage.crypto import KeyRing
+from hotline.storage.inbox import address_key
+from hotline.storage.models import ApiToken, Volunteer
+
+ROLES = ("volunteer", "coordinator")
+
+
+def add_volunteer(
+    session: Session,
+    *,
+    keyring: KeyRing,
+    name: str,
+    telegram_chat: str | None,
+    phone: str | None,
+    languages: str,
+    now: datetime,
+) -> Volunteer:
+    """Register a volunteer; their Telegram chat is findable only through its keyed hash."""
+    index = keyring.blind_index(address_key("telegram", telegram_chat)) if telegram_chat else None
+    volunteer = Volunteer(
+        name=name, telegram_chat=telegram_chat, telegram_index=index, phone=phone, languages=languages, created_at=now
+    )
+    session.add(volunteer)
+    session.flush()
+    return volunteer
+
+
+def find_volunteer_by_chat(session: Session, *, keyring: KeyRing, chat_id: str) -> Volunteer | None:
+    """Find the active volunteer who writes from a Telegram chat."""
+    indexes = keyring.blind_indexes(address_key("telegram", chat_id))
+    query = select(Volunteer).where(col(Volunteer.telegram_index).in_(indexes), col(Volunteer.active).is_(True))
+    return session.exec(query).first()
+
+
+def set_on_duty(session: Session, *, volunteer_id: int) -> Volunteer:
+    """Put one volunteer on duty and everyone else off."""
+    volunteer = session.get(Volunteer, volunteer_id)
+    if volunteer is None or not volunteer.active:
+        raise LookupError(f"no active volunteer {volunteer_id}")
+    session.execute(update(Volunteer).values(on_duty=False))
+    volunteer.on_duty = True
+    session.add(volunteer)
+    return volunteer
+
+
+def on_duty(session: Session) -> list[Volunteer]:
+    """Return the volunteers on duty now."""
+    query = select(Volunteer).where(col(Volunteer.on_duty).is_(True), col(Volunteer.active).is_(True))
+    return list(session.exec(query.order_by(col(Volunteer.id))).all())
+
+
+def hash_token(token: str) -> str:
+    """Return the stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, *, name: str, role: str, now: datetime) -> str:
+    """Create an API token and return it; only its hash is kept."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    token = "hl_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(name=name, role=role, token_hash=hash_token(token), created_at=now))
+    return token
+
+
+def find_token(session: Session, *, token: str) -> ApiToken | None:
+    """Return the live token record for a presented token."""
+    query = select(ApiToken).where(ApiToken.token_hash == hash_token(token), col(ApiToken.revoked_at).is_(None))
+    return session.exec(query).first()
