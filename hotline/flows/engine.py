@@ -1,0 +1,317 @@
+"""The pure flow engine: ``step(flow, state, event, now) -> (state, effects)``.
+
+No I/O, no clock, no imports of channels or storage. The host (``hotline.bot.dispatcher``) keeps the
+state, feeds in what the person sent and performs the effects: saving answers, sending texts,
+paging a human. Texts in effects are English source strings; the host translates them.
+
+Rules that hold in every node:
+- a location (pin or written coordinates) is saved at once and replaces an older one;
+- asking for a person (``/human``, "talk to a person", the button) always reaches a human;
+- an answer that cannot be read is asked again once, then kept verbatim as a note and the flow
+  moves on, so nobody is stuck and nothing they wrote is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hotline.flows.model import Flow, Node, Option
+from hotline.flows.parsers import parse_count, parse_location, parse_many_choices, parse_yes_no
+
+MAX_RETRIES = 2
+NOTE_LIMIT = 2000
+HUMAN_WORDS = {"/human", "human", "person", "a person", "talk to a person", "volunteer", "operator", "/person"}
+SKIP_WORDS = {"/skip", "skip", "next", "pass"}
+DONE_WORDS = {"/done", "done", "finished", "that's all", "thats all", "nothing else"}
+YES_NO_OPTIONS = (Option("yes", "Yes"), Option("no", "No"), Option("unknown", "Don't know"))
+HINTS = {
+    "count": "Please send just a number, for example 5.",
+    "yes_no": "Please answer yes or no. If you are not sure, write: don't know.",
+    "choices": "Press the buttons, or write the numbers, for example: 1 3.",
+    "text": "Please write a few words.",
+    "location": "Please send your location with the button, or write the coordinates.",
+}
+KEPT_AS_NOTE = "I could not read that, but I kept what you wrote for the volunteer."
+LOCATION_AS_WORDS = "I could not find coordinates in that, but I saved your description. If you can, also send a pin."
+HANDOFF = "A volunteer has been told and will write to you here. You can keep answering meanwhile."
+FOLLOWUP = "Thank you, I added this to your report {reference}. The volunteer will see it."
+LOCATION_UPDATED = "Thank you, your location is updated."
+WELCOME_BACK = "Welcome back. Let us continue."
+STILL_OPEN = "Your report {reference} is still open. To add something, just write it here."
+
+
+@dataclass(frozen=True)
+class Start:
+    """The person opened the chat or sent /start."""
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Location:
+    """A location pin or a live-location update."""
+
+    lat: float
+    lon: float
+    source: str = "pin"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A pressed button's data."""
+
+    data: str
+
+
+Event = Start | Text | Location | Button
+
+
+@dataclass(frozen=True)
+class Say:
+    """Send a text, with answer buttons or a keyboard."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+    keyboard: str | None = None
+    node: str | None = None
+
+
+@dataclass(frozen=True)
+class Toast:
+    """Confirm a button press briefly, without a new message."""
+
+    text: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Save:
+    """Save a value into a report field."""
+
+    field: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Note:
+    """Keep a verbatim answer that could not be read, next to the field it was meant for."""
+
+    field: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """The person asked for a human."""
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The flow reached its end node."""
+
+
+Effect = Say | Toast | Save | Note | Handoff | Ended
+State = dict[str, Any]
+
+
+def new_state(flow: Flow) -> State:
+    """Return the state of a flow that has not started."""
+    return {"flow": flow.name, "node": flow.start, "retries": 0, "picked": [], "started": False, "ended": False}
+
+
+def step(flow: Flow, state: State, event: Event, now: datetime) -> tuple[State, list[Effect]]:
+    """Advance a conversation by one event; return the new state and what the host must do."""
+    state = {**new_state(flow), **state, "picked": list(state.get("picked", []))}
+    if state["started"]:
+        return state, _handle(flow, state, event, now)
+    state["started"] = True
+    start = flow.node(flow.start)
+    if isinstance(event, Start):
+        return state, _enter(flow, state, flow.start)
+    intro: list[Effect] = [Say(start.say, node=start.name)] if start.say else []
+    effects = _handle(flow, state, event, now, first=True)
+    if state["node"] == flow.start and not any(isinstance(e, Say) and e.node == flow.start for e in effects):
+        effects += _ask(start)
+    return state, intro + effects
+
+
+def _handle(flow: Flow, state: State, event: Event, now: datetime, first: bool = False) -> list[Effect]:
+    if isinstance(event, Start):
+        return _restart(flow, state)
+    if isinstance(event, Location):
+        return _location(flow, state, {"lat": event.lat, "lon": event.lon, "source": event.source}, now)
+    if isinstance(event, Button):
+        return _button(flow, state, event.data, now)
+    return _text(flow, state, event.text, now, first)
+
+
+def _restart(flow: Flow, state: State) -> list[Effect]:
+    if state["ended"]:
+        return [Say(STILL_OPEN)]
+    return [Say(WELCOME_BACK), *_ask(flow.node(state["node"]))]
+
+
+def _location(flow: Flow, state: State, point: dict[str, Any], now: datetime) -> list[Effect]:
+    effects: list[Effect] = [Save("location", {**point, "received_at": now.isoformat()})]
+    node = flow.node(state["node"])
+    if not state["ended"] and node.expect == "location":
+        return effects + _advance(flow, state, node, None)
+    return effects + [Say(LOCATION_UPDATED)] + ([] if state["ended"] else _ask(node))
+
+
+def _text(flow: Flow, state: State, text: str, now: datetime, first: bool) -> list[Effect]:
+    words = _simplify(text)
+    if words in HUMAN_WORDS:
+        return [Handoff(), Say(HANDOFF)]
+    if state["ended"]:
+        return [Note("followup", _clip(text)), Say(FOLLOWUP)]
+    node = flow.node(state["node"])
+    point = parse_location(text)
+    if point is not None and node.expect != "location":
+        return _location(flow, state, {"lat": point.lat, "lon": point.lon, "source": "text"}, now)
+    if words in SKIP_WORDS and node.optional:
+        return _advance(flow, state, node, None)
+    if first and node.expect == "location" and point is None:
+        return [Note("first_message", _clip(text))]
+    return _answer(flow, state, node, text, now)
+
+
+def _answer(flow: Flow, state: State, node: Node, text: str, now: datetime) -> list[Effect]:
+    expect = node.expect
+    if expect == "location":
+        return _location_text(flow, state, node, text, now)
+    if expect == "count":
+        count = parse_count(text)
+        return _retry(flow, state, node, text) if count is None else _saved(flow, state, node, count, None)
+    if expect == "yes_no":
+        answer = parse_yes_no(text)
+        return _retry(flow, state, node, text) if answer is None else _yes_no(flow, state, node, answer)
+    if expect == "choices":
+        return _choices_text(flow, state, node, text)
+    if expect == "text" and text.strip():
+        return _saved(flow, state, node, _clip(text.strip()), None)
+    return _retry(flow, state, node, text)
+
+
+def _location_text(flow: Flow, state: State, node: Node, text: str, now: datetime) -> list[Effect]:
+    point = parse_location(text)
+    if point is not None:
+        return _location(flow, state, {"lat": point.lat, "lon": point.lon, "source": "text"}, now)
+    if len(text.strip()) < 3:
+        return _retry(flow, state, node, text)
+    return [Note("location", _clip(text)), Say(LOCATION_AS_WORDS), *_advance(flow, state, node, None)]
+
+
+def _yes_no(flow: Flow, state: State, node: Node, answer: str) -> list[Effect]:
+    value: Any = answer
+    if node.save != "asylum_intent":
+        value = {"yes": True, "no": False}.get(answer)
+    return _saved(flow, state, node, value, answer)
+
+
+def _choices_text(flow: Flow, state: State, node: Node, text: str) -> list[Effect]:
+    if _simplify(text) in DONE_WORDS:
+        return _advance(flow, state, node, None)
+    picked = parse_many_choices(text, [(o.value, [o.label]) for o in node.options])
+    if not picked:
+        return _retry(flow, state, node, text)
+    merged = _merge(state["picked"], picked)
+    return _saved(flow, state, node, merged, None)
+
+
+def _button(flow: Flow, state: State, data: str, now: datetime) -> list[Effect]:
+    kind, _, rest = data.partition(":")
+    if kind == "h":
+        return [Handoff(), Say(HANDOFF), Toast(HANDOFF)]
+    node_name, _, value = rest.partition(":")
+    node = flow.nodes.get(node_name)
+    if node is None:
+        return [Toast("This button is no longer active.")]
+    if kind == "d" and node_name == state["node"]:
+        return [Toast("Saved.")] + _advance(flow, state, node, None)
+    if kind != "a":
+        return [Toast("This button is no longer active.")]
+    return _button_answer(flow, state, node, value)
+
+
+def _button_answer(flow: Flow, state: State, node: Node, value: str) -> list[Effect]:
+    current = node.name == state["node"] and not state["ended"]
+    if node.expect == "choices":
+        if value not in {o.value for o in node.options}:
+            return [Toast("This button is no longer active.")]
+        label = next(o.label for o in node.options if o.value == value)
+        if current:
+            state["picked"] = _merge(state["picked"], [value])
+        saved = list(state["picked"]) if current else [value]
+        return [Save(node.save or "needs", saved), Toast("Added: {label}", {"label": label})]
+    if node.expect != "yes_no" or value not in {"yes", "no", "unknown"}:
+        return [Toast("This button is no longer active.")]
+    if not current:
+        return [*_save_only(node, value), Toast("Saved.")]
+    return [Toast("Saved."), *_yes_no(flow, state, node, value)]
+
+
+def _save_only(node: Node, answer: str) -> list[Effect]:
+    if node.save is None:
+        return []
+    value: Any = answer if node.save == "asylum_intent" else {"yes": True, "no": False}.get(answer)
+    return [Save(node.save, value)]
+
+
+def _saved(flow: Flow, state: State, node: Node, value: Any, answer: str | None) -> list[Effect]:
+    effects: list[Effect] = [Save(node.save, value)] if node.save else []
+    if node.expect == "choices":
+        state["picked"] = list(value)
+        return effects + _advance(flow, state, node, None)
+    return effects + _advance(flow, state, node, answer)
+
+
+def _retry(flow: Flow, state: State, node: Node, text: str) -> list[Effect]:
+    state["retries"] += 1
+    if state["retries"] >= MAX_RETRIES:
+        return [Note(node.save or node.name, _clip(text)), Say(KEPT_AS_NOTE), *_advance(flow, state, node, None)]
+    return [Say(HINTS.get(node.expect or "text", HINTS["text"])), *_ask(node)]
+
+
+def _advance(flow: Flow, state: State, node: Node, answer: str | None) -> list[Effect]:
+    target = node.next_for(answer)
+    if target is None:
+        return []
+    return _enter(flow, state, target)
+
+
+def _enter(flow: Flow, state: State, name: str) -> list[Effect]:
+    node = flow.node(name)
+    state.update(node=name, retries=0, picked=[])
+    effects: list[Effect] = [Say(node.say, node=name)] if node.say else []
+    if node.end:
+        state["ended"] = True
+        return effects + [Ended()]
+    return effects + _ask(node)
+
+
+def _ask(node: Node) -> list[Effect]:
+    if not node.ask:
+        return []
+    options = YES_NO_OPTIONS if node.expect == "yes_no" else node.options
+    return [Say(node.ask, options=options, keyboard=node.keyboard, node=node.name)]
+
+
+def _merge(old: list[str], new: list[str]) -> list[str]:
+    return old + [value for value in new if value not in old]
+
+
+def _simplify(text: str) -> str:
+    return re.sub(r"[\s.!?,;]+", " ", text.strip().lower()).strip()
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= NOTE_LIMIT else text[:NOTE_LIMIT] + "…"
