@@ -1,0 +1,37 @@
+"""Reports for volunteers and coordinators, in the fixed JSON shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query
+from sqlmodel import col, select
+
+from hotline.api.deps import CurrentToken, SessionDep
+from hotline.storage import reports
+from hotline.storage.models import Report
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+
+@router.get("")
+def list_reports(
+    session: SessionDep,
+    token: CurrentToken,
+    status: str | None = None,
+    limit: int = Query(default=50, ge=1, le=500),
+) -> list[dict[str, Any]]:
+    """List reports, newest first, urgent ones among them marked."""
+    query = select(Report).order_by(col(Report.updated_at).desc()).limit(limit)
+    if status:
+        query = query.where(Report.status == status)
+    return [reports.report_json(report) for report in session.exec(query).all()]
+
+
+@router.get("/{reference}")
+def get_report(reference: str, session: SessionDep, token: CurrentToken) -> dict[str, Any]:
+    """Return one report by its reference."""
+    report = reports.find_report(session, reference=reference)
+    if report is None:
+        raise HTTPException(404, "no such report")
+    return reports.report_json(report)

@@ -1,0 +1,1 @@
+"""The service layer: channels, the dispatcher (inbox to engine to outbox), the outbox sender and paging."""

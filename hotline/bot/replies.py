@@ -1,0 +1,49 @@
+"""Turning the engine's ``Say`` effects into one translated outgoing message body.
+
+The texts of one step go out as a single message: fewer messages cost less battery, less money
+on SMS and stay inside Telegram's one-message-per-second limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hotline.bot.channels.base import Button, Outgoing
+from hotline.bot.i18n import translate
+from hotline.flows.engine import Say
+
+HUMAN_BUTTON = "Talk to a person"
+DONE_BUTTON = "Done"
+SEND_LOCATION = "Send my location"
+
+
+def reply_body(says: list[Say], params: dict[str, Any], *, choices_node: str | None = None) -> dict[str, Any]:
+    """Join the texts of one step and attach the last question's buttons."""
+    text = "\n\n".join(translate(say.text, **params) for say in says)
+    question = next((say for say in reversed(says) if say.options or say.keyboard), None)
+    body: dict[str, Any] = {"text": text, "buttons": [], "request_location": None}
+    if question is None:
+        return body
+    if question.keyboard == "share_location":
+        body["request_location"] = translate(SEND_LOCATION)
+        return body
+    rows = [[{"label": translate(o.label), "data": f"a:{question.node}:{o.value}"}] for o in question.options]
+    if question.node == choices_node:
+        rows.append([{"label": translate(DONE_BUTTON), "data": f"d:{question.node}"}])
+    rows.append([{"label": translate(HUMAN_BUTTON), "data": "h"}])
+    body["buttons"] = rows
+    return body
+
+
+def outgoing(body: dict[str, Any], *, edit_message_id: str | None = None) -> Outgoing:
+    """Build the channel-level message from a stored outbox body."""
+    buttons = tuple(tuple(Button(b["label"], b["data"]) for b in row) for row in body.get("buttons", []))
+    location = body.get("location")
+    return Outgoing(
+        text=body.get("text", ""),
+        buttons=buttons,
+        request_location=body.get("request_location"),
+        location=(location[0], location[1]) if location else None,
+        edit_message_id=edit_message_id,
+        callback_query_id=body.get("callback_query_id"),
+    )

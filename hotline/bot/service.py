@@ -1,0 +1,197 @@
+"""The background half of ``hotline serve``: dispatcher, outbox sender, Telegram polling or webhook, wake-ups.
+
+Loops wake at once when work arrives (an in-process signal, and ``LISTEN/NOTIFY`` between processes
+on PostgreSQL) and poll every ``HOTLINE_POLL_INTERVAL`` seconds as a backstop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from hotline.bot.channels.base import Channel
+from hotline.bot.channels.console import ConsolePager
+from hotline.bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel, make_bot, parse_update
+from hotline.bot.dispatcher import Dispatcher
+from hotline.bot.sender import OutboxSender
+from hotline.flows.model import load_builtin
+from hotline.settings import Settings
+from hotline.storage import inbox, outbox
+from hotline.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def telegram_webhook_secret(settings: Settings, database: Database) -> str:
+    """Return the webhook secret: the configured one, else one derived from the encryption key (development)."""
+    if settings.telegram_webhook_secret:
+        return settings.telegram_webhook_secret
+    return hmac.new(database.keyring.newest_id + b"telegram-webhook", settings.telegram_token.encode(), hashlib.sha256).hexdigest()
+
+
+def store_telegram_update(database: Database, data: dict[str, Any], now: datetime) -> int | None:
+    """Store one Telegram update in the inbox; return its id, or ``None`` when duplicate or not for us."""
+    try:
+        inbound = parse_update(data)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        log.warning("telegram update %s could not be parsed; dropped", data.get("update_id"))
+        return None
+    if inbound is None:
+        return None
+    with database.session() as session:
+        return inbox.store_event(
+            session, keyring=database.keyring, channel="telegram", provider_id=inbound.provider_id,
+            address=inbound.address, kind=inbound.kind, payload=inbound.payload, now=now,
+        )
+
+
+class Runtime:
+    """Starts and stops the background loops of one process."""
+
+    def __init__(self, *, settings: Settings, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.database = database
+        self.clock = clock
+        self.bot: Bot | None = make_bot(settings.telegram_token, settings.telegram_api_url) if settings.telegram_enabled else None
+        self.dispatcher = Dispatcher(database=database, settings=settings, flow=load_builtin("distress"), clock=clock)
+        self.sender = OutboxSender(database=database, channels=self._channels(), clock=clock)
+        self._inbox_ready = asyncio.Event()
+        self._outbox_ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _channels(self) -> dict[str, Channel]:
+        channels: dict[str, Channel] = {}
+        if self.bot is not None:
+            channels["telegram"] = TelegramChannel(self.bot)
+        if self.settings.page_on_console:
+            channels["pager"] = ConsolePager()
+        return channels
+
+    async def start(self) -> None:
+        """Start every loop this process runs."""
+        self._loop = asyncio.get_running_loop()
+        self.dispatcher.on_commit = self.wake_outbox
+        if not self.database.is_postgres:
+            with self.database.session() as session:
+                outbox.release_expired_leases(session, now=self.clock(), everything=True)
+        self._spawn(self._dispatch_loop())
+        self._spawn(self._send_loop())
+        if self.database.is_postgres:
+            threading.Thread(target=self._listen, name="hotline-listen", daemon=True).start()
+        if self.bot is not None:
+            await self.bot.initialize()
+            self._spawn(self._webhook_or_polling())
+
+    async def stop(self) -> None:
+        """Stop the loops and wait for them."""
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.bot is not None:
+            await self.bot.shutdown()
+
+    def wake_inbox(self) -> None:
+        """Wake the dispatcher; safe from any thread."""
+        self._wake(self._inbox_ready)
+
+    def wake_outbox(self) -> None:
+        """Wake the outbox sender; safe from any thread."""
+        self._wake(self._outbox_ready)
+
+    def _wake(self, ready: asyncio.Event) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(ready.set)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        self._tasks.append(asyncio.create_task(coroutine))
+
+    async def _dispatch_loop(self) -> None:
+        await self._forever(self._inbox_ready, lambda: asyncio.to_thread(self.dispatcher.drain, 200))
+
+    async def _send_loop(self) -> None:
+        await self._forever(self._outbox_ready, self.sender.send_due)
+
+    async def _forever(self, ready: asyncio.Event, work: Callable[[], Coroutine[Any, Any, int]]) -> None:
+        while True:
+            ready.clear()
+            try:
+                done = await work()
+            except Exception:
+                log.exception("background loop failed; retrying")
+                done = 0
+                await asyncio.sleep(1)
+            if done:
+                continue
+            try:
+                await asyncio.wait_for(ready.wait(), timeout=self.settings.poll_interval)
+            except TimeoutError:
+                pass
+
+    def _listen(self) -> None:
+        import psycopg
+
+        url = self.database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as connection:
+                    connection.execute("LISTEN hotline_inbox")
+                    connection.execute("LISTEN hotline_outbox")
+                    while not self._stopping.is_set():
+                        for note in connection.notifies(timeout=1.0):
+                            self.wake_inbox() if note.channel == "hotline_inbox" else self.wake_outbox()
+            except psycopg.Error:
+                log.warning("notification listener lost its connection; reconnecting")
+                self._stopping.wait(2)
+
+    async def _webhook_or_polling(self) -> None:
+        assert self.bot is not None
+        if self.settings.public_url:
+            await self._register_webhook(self.bot)
+        else:
+            await self._poll(self.bot)
+
+    async def _register_webhook(self, bot: Bot) -> None:
+        url = f"{self.settings.public_url}/webhooks/telegram"
+        secret = telegram_webhook_secret(self.settings, self.database)
+        for attempt in range(1, 1_000_000):
+            try:
+                await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+                log.info("telegram webhook registered")
+                return
+            except TelegramError as exc:
+                log.warning("telegram webhook registration failed (%s); retrying", exc.__class__.__name__)
+                await asyncio.sleep(min(60, 2**attempt))
+
+    async def _poll(self, bot: Bot) -> None:
+        await bot.delete_webhook()
+        log.info("no HOTLINE_PUBLIC_URL: long polling Telegram")
+        offset: int | None = None
+        while True:
+            try:
+                updates = await bot.get_updates(offset=offset, timeout=20, allowed_updates=ALLOWED_UPDATES)
+            except TelegramError as exc:
+                log.warning("telegram polling failed (%s); retrying", exc.__class__.__name__)
+                await asyncio.sleep(2)
+                continue
+            for update in updates:
+                await asyncio.to_thread(store_telegram_update, self.database, update.to_dict(), self.clock())
+            if updates:
+                offset = updates[-1].update_id + 1
+                self.wake_inbox()
