@@ -42,6 +42,8 @@ def main(log_level: str | None) -> None:
     """Border Hotline: a multilingual crisis hotline over Telegram and SMS."""
     level = log_level or Settings.from_env().log_level
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "telegram", "twilio"):  # their INFO lines carry URLs with the bot token
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @main.command()
