@@ -172,3 +172,7 @@ def token_create(name: str, role: str) -> None:
     with database.session() as session:
         value = staff.create_token(session, name=name, role=role, now=_now())
     click.echo(value)
+
+
+if __name__ == "__main__":
+    main()

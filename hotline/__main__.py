@@ -1,0 +1,5 @@
+"""``python -m hotline`` runs the ``hotline`` command."""
+
+from hotline.cli import main
+
+main()
