@@ -26,6 +26,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app; with ``run_workers`` the dispatcher, sender and Telegram loops run beside it."""
     settings.check()
+    owns_database = database is None
     database = database or db.open_database(settings)
     prepare_database(settings, database)
 
@@ -38,6 +39,8 @@ def create_app(
         finally:
             if app.state.runtime is not None:
                 await app.state.runtime.stop()
+            if owns_database:
+                app.state.database.dispose()
 
     app = FastAPI(title="Border Hotline", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings

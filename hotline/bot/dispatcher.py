@@ -8,6 +8,7 @@ is claimed again (three tries, then it is set aside and the person is told we ar
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -60,10 +61,10 @@ class Dispatcher:
         self.on_commit()
         return True
 
-    def drain(self, limit: int = 10_000) -> int:
-        """Process pending events until none is left; return how many were processed."""
+    def drain(self, limit: int = 10_000, stop: threading.Event | None = None) -> int:
+        """Process pending events until none is left (or ``stop`` is set); return how many were processed."""
         count = 0
-        while count < limit and self.process_next():
+        while count < limit and not (stop and stop.is_set()) and self.process_next():
             count += 1
         return count
 

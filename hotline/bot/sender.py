@@ -55,6 +55,19 @@ class RateLimiter:
         if start > now:
             await asyncio.sleep(start - now)
 
+    def busy_keys(self) -> list[str]:
+        """Return the chats that must wait before their next message, forgetting those that need not."""
+        now = time.monotonic()
+        for key in [k for k, at in self._next_for.items() if at <= now]:
+            del self._next_for[key]
+        return list(self._next_for)
+
+    def seconds_until_free(self) -> float | None:
+        """Return how long until the first waiting chat may be sent to again."""
+        if not self._next_for:
+            return None
+        return max(0.0, min(self._next_for.values()) - time.monotonic())
+
     def pause(self, key: str, seconds: float) -> None:
         """Hold back a chat after the provider asked us to wait."""
         self._next_for[key] = max(self._next_for.get(key, 0.0), time.monotonic() + seconds)
@@ -93,14 +106,15 @@ class OutboxSender:
 
     async def send_due(self) -> int:
         """Deliver what is due now; return how many messages were tried."""
-        claimed = await asyncio.to_thread(self._claim)
+        claimed = await asyncio.to_thread(self._claim, self.limiter.busy_keys())
         await asyncio.gather(*(self._deliver(item) for item in claimed))
         return len(claimed)
 
-    def _claim(self) -> list[Claimed]:
+    def _claim(self, busy: list[str]) -> list[Claimed]:
         with self.database.session() as session:
+            outbox.release_expired_leases(session, now=self.clock())
             messages = outbox.claim_due(
-                session, channels=list(self.channels), now=self.clock(), console_key=self.console_key
+                session, channels=list(self.channels), now=self.clock(), console_key=self.console_key, skip_keys=busy
             )
             return [_claimed(m) for m in messages]
 

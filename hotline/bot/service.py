@@ -30,6 +30,9 @@ from hotline.storage.db import Database
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE = 15.0
+DISPATCHERS_ON_POSTGRES = 2  # claims are row locks there, so two loops per process share the work safely
+
 
 def utcnow() -> datetime:
     """Return the current time, aware, in UTC."""
@@ -72,8 +75,10 @@ class Runtime:
         self._inbox_ready = asyncio.Event()
         self._outbox_ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._network: list[asyncio.Task[None]] = []
         self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._listener: threading.Thread | None = None
 
     def _channels(self) -> dict[str, Channel]:
         channels: dict[str, Channel] = {}
@@ -90,20 +95,30 @@ class Runtime:
         if not self.database.is_postgres:
             with self.database.session() as session:
                 outbox.release_expired_leases(session, now=self.clock(), everything=True)
-        self._spawn(self._dispatch_loop())
+        for _ in range(DISPATCHERS_ON_POSTGRES if self.database.is_postgres else 1):
+            self._spawn(self._dispatch_loop())
         self._spawn(self._send_loop())
         if self.database.is_postgres:
-            threading.Thread(target=self._listen, name="hotline-listen", daemon=True).start()
+            self._listener = threading.Thread(target=self._listen, name="hotline-listen", daemon=True)
+            self._listener.start()
         if self.bot is not None:
             await self.bot.initialize()
-            self._spawn(self._webhook_or_polling())
+            self._network.append(asyncio.create_task(self._webhook_or_polling()))
 
     async def stop(self) -> None:
         """Stop the loops and wait for them."""
         self._stopping.set()
-        for task in self._tasks:
+        for task in self._network:
+            task.cancel()
+        await asyncio.gather(*self._network, return_exceptions=True)
+        self.wake_inbox()
+        self.wake_outbox()
+        _, late = await asyncio.wait(self._tasks, timeout=STOP_GRACE) if self._tasks else (set(), set())
+        for task in late:  # only awaits are cancelled here: work already in a thread finishes its transaction
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.join, 5)
         if self.bot is not None:
             await self.bot.shutdown()
 
@@ -123,13 +138,18 @@ class Runtime:
         self._tasks.append(asyncio.create_task(coroutine))
 
     async def _dispatch_loop(self) -> None:
-        await self._forever(self._inbox_ready, lambda: asyncio.to_thread(self.dispatcher.drain, 200))
+        await self._forever(self._inbox_ready, lambda: asyncio.to_thread(self.dispatcher.drain, 200, self._stopping))
 
     async def _send_loop(self) -> None:
-        await self._forever(self._outbox_ready, self.sender.send_due)
+        await self._forever(self._outbox_ready, self.sender.send_due, self.sender.limiter.seconds_until_free)
 
-    async def _forever(self, ready: asyncio.Event, work: Callable[[], Coroutine[Any, Any, int]]) -> None:
-        while True:
+    async def _forever(
+        self,
+        ready: asyncio.Event,
+        work: Callable[[], Coroutine[Any, Any, int]],
+        due_in: Callable[[], float | None] = lambda: None,
+    ) -> None:
+        while not self._stopping.is_set():
             ready.clear()
             try:
                 done = await work()
@@ -139,8 +159,10 @@ class Runtime:
                 await asyncio.sleep(1)
             if done:
                 continue
+            free_in = due_in()
+            timeout = self.settings.poll_interval if free_in is None else min(self.settings.poll_interval, free_in)
             try:
-                await asyncio.wait_for(ready.wait(), timeout=self.settings.poll_interval)
+                await asyncio.wait_for(ready.wait(), timeout=max(timeout, 0.01))
             except TimeoutError:
                 pass
 
@@ -190,8 +212,13 @@ class Runtime:
                 log.warning("telegram polling failed (%s); retrying", exc.__class__.__name__)
                 await asyncio.sleep(2)
                 continue
-            for update in updates:
-                await asyncio.to_thread(store_telegram_update, self.database, update.to_dict(), self.clock())
+            try:
+                for update in updates:
+                    await asyncio.to_thread(store_telegram_update, self.database, update.to_dict(), self.clock())
+            except Exception:  # not confirmed, so Telegram hands the same updates out again
+                log.exception("could not store polled updates; retrying")
+                await asyncio.sleep(2)
+                continue
             if updates:
                 offset = updates[-1].update_id + 1
                 self.wake_inbox()

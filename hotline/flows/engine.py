@@ -19,7 +19,14 @@ from datetime import datetime
 from typing import Any
 
 from hotline.flows.model import Flow, Node, Option
-from hotline.flows.parsers import parse_count, parse_location, parse_many_choices, parse_yes_no
+from hotline.flows.parsers import (
+    in_region,
+    is_implausible,
+    parse_count,
+    parse_location,
+    parse_many_choices,
+    parse_yes_no,
+)
 
 MAX_RETRIES = 2
 NOTE_LIMIT = 2000
@@ -175,7 +182,7 @@ def _text(flow: Flow, state: State, text: str, now: datetime, first: bool) -> li
         return [Note("followup", _clip(text)), Say(FOLLOWUP)]
     node = flow.node(state["node"])
     point = parse_location(text)
-    if point is not None and node.expect != "location":
+    if point is not None and node.expect != "location" and not is_implausible(point):
         return _location(flow, state, {"lat": point.lat, "lon": point.lon, "source": "text"}, now)
     if words in SKIP_WORDS and node.optional:
         return _advance(flow, state, node, None)
@@ -204,7 +211,8 @@ def _answer(flow: Flow, state: State, node: Node, text: str, now: datetime) -> l
 def _location_text(flow: Flow, state: State, node: Node, text: str, now: datetime) -> list[Effect]:
     point = parse_location(text)
     if point is not None:
-        return _location(flow, state, {"lat": point.lat, "lon": point.lon, "source": "text"}, now)
+        checked = {"lat": point.lat, "lon": point.lon, "source": "text", "in_region": in_region(point)}
+        return _location(flow, state, {**checked, "implausible": is_implausible(point)}, now)
     if len(text.strip()) < 3:
         return _retry(flow, state, node, text)
     return [Note("location", _clip(text)), Say(LOCATION_AS_WORDS), *_advance(flow, state, node, None)]

@@ -9,6 +9,7 @@ that dies leaves the row in ``sending``; when the lease runs out it is sent agai
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, text, update
@@ -17,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from hotline.storage.models import Message
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=30)  # well above a send's 10 s timeout plus rate-limit waits
 UNSETTLED = ("pending", "sending")
 
 
@@ -63,9 +64,19 @@ def pending_edit(session: Session, *, edit_of_id: int) -> Message | None:
 
 
 def claim_due(
-    session: Session, *, channels: list[str], now: datetime, limit: int = 20, console_key: str | None = None
+    session: Session,
+    *,
+    channels: list[str],
+    now: datetime,
+    limit: int = 30,
+    console_key: str | None = None,
+    skip_keys: Iterable[str] = (),
 ) -> list[Message]:
-    """Lease the due messages first in line for their recipients; ``console_key`` keeps one terminal to itself."""
+    """Lease the due messages first in line for their recipients.
+
+    ``skip_keys`` are recipients the caller cannot send to right now (rate limits), so a claimed
+    batch never waits on them; ``console_key`` keeps one terminal's messages to itself.
+    """
     earlier = aliased(Message)
     blocked = exists().where(
         and_(
@@ -86,6 +97,9 @@ def claim_due(
         .order_by(col(Message.id))
         .limit(limit)
     )
+    skip = list(skip_keys)
+    if skip:
+        query = query.where(col(Message.recipient_key).not_in(skip))
     if console_key is not None:
         query = query.where(or_(Message.channel != "console", Message.recipient_key == console_key))
     if session.get_bind().dialect.name == "postgresql":

@@ -1,0 +1,625 @@
+"""Tests for hotline.flows.parsers: concrete examples per language plus property tests that nothing crashes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hotline.flows.parsers import (
+    REGION,
+    Point,
+    in_region,
+    is_implausible,
+    normalize_digits,
+    parse_choice,
+    parse_count,
+    parse_location,
+    parse_many_choices,
+    parse_yes_no,
+)
+
+PERSIAN = str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫")
+ARABIC = str.maketrans("0123456789.,", "٠١٢٣٤٥٦٧٨٩٫،")
+OPTIONS = [
+    ("water", ["Water", "Eau"]),
+    ("food", ["Food", "Nourriture"]),
+    ("medical", ["Medical help"]),
+    ("very_sick", ["Very sick"]),
+    ("sick", ["Sick"]),
+]
+HUGE = [
+    "1" * 20000,
+    "5.5 " * 5000,
+    "54.1 " * 5000,
+    "a" * 20000,
+    " " * 20000,
+    "N 5 " * 5000,
+    "5° " * 5000,
+    "5:5:" * 5000,
+    "°'\"" * 6000,
+    "https://" * 2500,
+    "geo:" * 5000,
+    "@1.1," * 4000,
+    "!3d" * 7000,
+    "-" * 20000,
+    "9 " * 10000,
+    "54 07 " * 4000,
+    "yes " * 5000,
+    "٫" * 20000,
+    "https://www.google.com/maps?q=" + "1," * 10000,
+    "5" + " " * 20000 + "x",
+]
+ALL_PARSERS: list[Callable[[str], Any]] = [
+    parse_location,
+    parse_count,
+    parse_yes_no,
+    normalize_digits,
+    lambda text: parse_choice(text, OPTIONS),
+    lambda text: parse_many_choices(text, OPTIONS),
+]
+
+
+def close(point: Point | None, lat: float, lon: float) -> bool:
+    return point is not None and abs(point.lat - lat) < 1e-6 and abs(point.lon - lon) < 1e-6
+
+
+# --------------------------------------------------------------------------- normalize_digits
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("٠١٢٣٤٥٦٧٨٩", "0123456789"),
+        ("۰۱۲۳۴۵۶۷۸۹", "0123456789"),
+        ("٥٤٫١٢٣", "54.123"),
+        ("٥٤٫١٢٣، ٢٤٫٤٥٦", "54.123, 24.456"),
+        ("١٬٠٠٠", "1000"),
+        ("we are ۷", "we are 7"),
+        ("plain ascii 42", "plain ascii 42"),
+        ("नमस्ते ७", "नमस्ते 7"),
+        ("", ""),
+    ],
+)
+def test_normalize_digits(text: str, expected: str) -> None:
+    assert normalize_digits(text) == expected
+
+
+# --------------------------------------------------------------------------- parse_location
+
+DMS_LAT = 54 + 7 / 60 + 22.8 / 3600
+DMS_LON = 24 + 27 / 60 + 21.6 / 3600
+
+
+@pytest.mark.parametrize(
+    ("text", "lat", "lon"),
+    [
+        ("54.123, 24.456", 54.123, 24.456),
+        ("54.123 24.456", 54.123, 24.456),
+        ("54,123 24,456", 54.123, 24.456),
+        ("54.123;24.456", 54.123, 24.456),
+        ("54.123,24.456", 54.123, 24.456),
+        ("54.123/24.456", 54.123, 24.456),
+        ("N54.123 E24.456", 54.123, 24.456),
+        ("N 54.123, E 24.456", 54.123, 24.456),
+        ("54.123N 24.456E", 54.123, 24.456),
+        ("54.123 N, 24.456 E", 54.123, 24.456),
+        ("E24.456 N54.123", 54.123, 24.456),
+        ("lat 54.123 lon 24.456", 54.123, 24.456),
+        ("Lat: 54.1, Long: 24.4", 54.1, 24.4),
+        ("latitude=54.123 longitude=24.456", 54.123, 24.456),
+        ("широта 54.123 долгота 24.456", 54.123, 24.456),
+        ("-33.8688, 151.2093", -33.8688, 151.2093),
+        ("S33.8688 W70.5", -33.8688, -70.5),
+        ("54.1234° N, 24.5678° E", 54.1234, 24.5678),
+        ("54°07'22.8\"N 24°27'21.6\"E", DMS_LAT, DMS_LON),
+        ("54°07′22.8″N 24°27′21.6″E", DMS_LAT, DMS_LON),
+        ("54° 07’ 22.8” N, 24° 27’ 21.6” E", DMS_LAT, DMS_LON),
+        ("54°07'22.8''N 24°27'21.6''E", DMS_LAT, DMS_LON),
+        ("54 07 22.8 N 24 27 21.6 E", DMS_LAT, DMS_LON),
+        ("54°07'N 24°27'E", 54 + 7 / 60, 24 + 27 / 60),
+        ("54 07 N 24 27 E", 54 + 7 / 60, 24 + 27 / 60),
+        ("N 54 07.380 E 024 27.360", 54.123, 24.456),
+        ("54°07'22.8\" 24°27'21.6\"", DMS_LAT, DMS_LON),
+        ("٥٤٫١٢٣، ٢٤٫٤٥٦", 54.123, 24.456),
+        ("۵۴٫۱۲۳ ۲۴٫۴۵۶", 54.123, 24.456),
+        ("24.456, 54.123", 54.123, 24.456),
+        ("we are 7 people 54.123 24.456 one sick", 54.123, 24.456),
+        ("we are 7 54.123 24.456", 54.123, 24.456),
+        ("help!!! location 54.12345,24.45678 please hurry", 54.12345, 24.45678),
+        ("https://www.google.com/maps?q=54.1,24.4", 54.1, 24.4),
+        ("https://maps.google.com/?q=54.1,24.4", 54.1, 24.4),
+        ("https://www.google.com/maps/place/Forest/@54.1,24.4,15z", 54.1, 24.4),
+        ("https://www.google.com/maps/@54.1,24.4,15z", 54.1, 24.4),
+        ("https://www.google.com/maps/search/54.1,+24.4", 54.1, 24.4),
+        ("https://www.google.com/maps?ll=54.1,24.4", 54.1, 24.4),
+        ("https://www.google.com/maps/place/X/@54.0,24.0,15z/data=!3m1!4b1!4m5!3m4!8m2!3d54.1!4d24.4", 54.1, 24.4),
+        ("look here: <https://www.google.com/maps?q=54.1%2C24.4>", 54.1, 24.4),
+        ("google.com/maps?q=54.1,24.4", 54.1, 24.4),
+        ("https://www.openstreetmap.org/?mlat=54.1&mlon=24.4#map=15/54.1/24.4", 54.1, 24.4),
+        ("https://www.openstreetmap.org/#map=15/54.1/24.4", 54.1, 24.4),
+        ("https://maps.apple.com/?ll=54.1,24.4", 54.1, 24.4),
+        ("https://maps.apple.com/?q=Dropped%20Pin&sll=54.1,24.4", 54.1, 24.4),
+        ("https://yandex.ru/maps/?ll=24.4,54.1&z=12", 54.1, 24.4),
+        ("https://yandex.by/maps/?pt=24.4,54.1,pm2rdm&z=12", 54.1, 24.4),
+        ("https://waze.com/ul?ll=54.1,24.4", 54.1, 24.4),
+        ("https://www.waze.com/ul?ll=54.1%2C24.4&navigate=yes", 54.1, 24.4),
+        ("geo:54.1,24.4", 54.1, 24.4),
+        ("geo:54.1,24.4?z=15", 54.1, 24.4),
+        ("GEO:54.1,24.4;u=35", 54.1, 24.4),
+        ("geo:0,0?q=54.1,24.4(Forest)", 54.1, 24.4),
+        ("my location geo:54.1,24.4 please", 54.1, 24.4),
+    ],
+)
+def test_parse_location(text: str, lat: float, lon: float) -> None:
+    point = parse_location(text)
+    assert close(point, lat, lon), point
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "help",
+        "7 people 2 children",
+        "5 3",
+        "we are 5 3 kids",
+        "54 24",
+        "54.1 24.4",
+        "12:30 14:45",
+        "w 2 w 3",
+        "N54 E24",
+        "100.123 200.456",
+        "95.123, 24.456",
+        "54.123, 190.456",
+        "54 65 22 N 24 27 21 E",
+        "https://maps.app.goo.gl/AbCdEf",
+        "https://www.google.com/maps?q=Vilnius",
+        "we are 7, one is sick, 2 kids",
+        "call +370 612 34567",
+        "54.123 and then 24.456",
+    ],
+)
+def test_parse_location_rejects(text: str) -> None:
+    assert parse_location(text) is None
+
+
+def test_point_is_frozen_and_comparable() -> None:
+    point = Point(54.1, 24.4)
+    assert point == Point(54.1, 24.4)
+    with pytest.raises(AttributeError):
+        point.lat = 1.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("point", "inside"),
+    [
+        (Point(54.5, 25.0), True),
+        (Point(REGION[0], REGION[2]), True),
+        (Point(REGION[1], REGION[3]), True),
+        (Point(53.8, 25.0), False),
+        (Point(54.5, 27.1), False),
+        (Point(0.0, 0.0), False),
+    ],
+)
+def test_in_region(point: Point, inside: bool) -> None:
+    assert in_region(point) is inside
+
+
+@pytest.mark.parametrize(
+    ("point", "implausible"),
+    [
+        (Point(0.0, 0.0), True),
+        (Point(54.0, 24.0), True),
+        (Point(-33.9, 151.2), True),
+        (Point(49.9, 24.5), True),
+        (Point(54.5, 33.0), True),
+        (Point(float("nan"), 24.5), True),
+        (Point(54.5, 24.5), False),
+        (Point(58.0, 30.5), False),
+        (Point(54.0, 24.5), False),
+    ],
+)
+def test_is_implausible(point: Point, implausible: bool) -> None:
+    assert is_implausible(point) is implausible
+
+
+# --------------------------------------------------------------------------- parse_count
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7", 7),
+        ("٧", 7),
+        ("۷", 7),
+        (" 7 people", 7),
+        ("we are 7", 7),
+        ("7ppl", 7),
+        ("0", 0),
+        ("500", 500),
+        ("seven", 7),
+        ("Seven", 7),
+        ("TWENTY", 20),
+        ("we are seven people", 7),
+        ("zéro", 0),
+        ("zero", 0),
+        ("une", 1),
+        ("deux", 2),
+        ("dix-sept", 17),
+        ("dix sept", 17),
+        ("vingt", 20),
+        ("nous sommes cinq", 5),
+        ("cero", 0),
+        ("dos", 2),
+        ("dieciséis", 16),
+        ("dieciseis", 16),
+        ("veinte", 20),
+        ("ноль", 0),
+        ("одна", 1),
+        ("две", 2),
+        ("нас трое", 3),
+        ("двадцать", 20),
+        ("صفر", 0),
+        ("واحد", 1),
+        ("اثنان", 2),
+        ("اثنين", 2),
+        ("إثنين", 2),
+        ("ثلاثة", 3),
+        ("ثلاثه", 3),
+        ("ثلاث", 3),
+        ("أربعة", 4),
+        ("اربعة", 4),
+        ("اربعه", 4),
+        ("عشرة", 10),
+        ("ثلاثة عشر", 13),
+        ("صفر", 0),
+        ("یک", 1),
+        ("سه", 3),
+        ("چهار", 4),
+        ("پنج", 5),
+        ("هفت", 7),
+        ("ده", 10),
+        ("بیست", 20),
+        ("sıfır", 0),
+        ("bir", 1),
+        ("üç", 3),
+        ("uc", 3),
+        ("dört", 4),
+        ("beş", 5),
+        ("altı", 6),
+        ("on", 10),
+        ("on bir", 11),
+        ("yirmi", 20),
+        ("none", 0),
+        ("no", 0),
+        ("No.", 0),
+        ("nobody", 0),
+        ("لا", 0),
+        ("нет", 0),
+        ("non", 0),
+        ("hiç", 0),
+        ("I am alone", 1),
+        ("7, seven", 7),
+    ],
+)
+def test_parse_count(text: str, expected: int) -> None:
+    assert parse_count(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "hello",
+        "-3",
+        "we are -3",
+        "7.5",
+        "54.123",
+        "7,5",
+        "501",
+        "1000000",
+        "1" * 50,
+        "5 adults and 3 children",
+        "7-8",
+        "no water",
+        "nobody is sick, we are 4 and 3",
+        "we are on the road",
+        "7 " + "x" * 2001,
+    ],
+)
+def test_parse_count_rejects(text: str) -> None:
+    assert parse_count(text) is None
+
+
+def test_parse_count_limit() -> None:
+    assert parse_count("30", limit=20) is None
+    assert parse_count("20", limit=20) == 20
+
+
+# --------------------------------------------------------------------------- parse_yes_no
+
+YES_NO_CASES: list[tuple[str, str]] = [
+    # English
+    *[(w, "yes") for w in ["yes", "y", "Yes", "YES!", "yeah", "yep", "ya", "ok?", "yesss", "Yes."]],
+    *[(w, "no") for w in ["no", "n", "NO", "nope", "nah", "noooo", "No!!!"]],
+    *[(w, "unknown") for w in ["don't know", "dont know", "I don't know", "idk", "not sure", "maybe", "no idea"]],
+    # French
+    ("oui", "yes"),
+    ("Ouais", "yes"),
+    ("non", "no"),
+    ("je ne sais pas", "unknown"),
+    ("sais pas", "unknown"),
+    ("jsp", "unknown"),
+    # Spanish
+    ("sí", "yes"),
+    ("si", "yes"),
+    ("no sé", "unknown"),
+    ("no se", "unknown"),
+    # Arabic
+    ("نعم", "yes"),
+    ("ايوه", "yes"),
+    ("أيوة", "yes"),
+    ("اي", "yes"),
+    ("إي", "yes"),
+    ("أجل", "yes"),
+    ("لا", "no"),
+    ("لأ", "no"),
+    ("ما بعرف", "unknown"),
+    ("لا أعرف", "unknown"),
+    ("لا اعرف", "unknown"),
+    ("مش عارف", "unknown"),
+    # Persian / Dari
+    ("بله", "yes"),
+    ("آره", "yes"),
+    ("اره", "yes"),
+    ("بلی", "yes"),
+    ("نه", "no"),
+    ("نخیر", "no"),
+    ("نمی\u200cدانم", "unknown"),
+    ("نمیدانم", "unknown"),
+    ("نمیدونم", "unknown"),
+    ("نمی دانم", "unknown"),
+    # Russian / Ukrainian / Belarusian
+    ("да", "yes"),
+    ("Да!", "yes"),
+    ("так", "yes"),
+    ("ага", "yes"),
+    ("нет", "no"),
+    ("Нееет", "no"),
+    ("ні", "no"),
+    ("не", "no"),
+    ("не знаю", "unknown"),
+    ("не ведаю", "unknown"),
+    # Turkish
+    ("evet", "yes"),
+    ("hayır", "no"),
+    ("hayir", "no"),
+    ("HAYIR", "no"),
+    ("yok", "no"),
+    ("bilmiyorum", "unknown"),
+    # Kurdish Sorani / Kurmanji
+    ("بەڵێ", "yes"),
+    ("نەخێر", "no"),
+    ("نازانم", "unknown"),
+    ("erê", "yes"),
+    ("na", "no"),
+    ("nizanim", "unknown"),
+    # Somali
+    ("haa", "yes"),
+    ("maya", "no"),
+    # Tigrinya / Amharic
+    ("እወ", "yes"),
+    ("ኣይፋል", "no"),
+    ("አዎ", "yes"),
+    ("አይ", "no"),
+    ("አይደለም", "no"),
+    # Urdu / Hindi
+    ("ہاں", "yes"),
+    ("جی", "yes"),
+    ("نہیں", "no"),
+    ("جی نہیں", "no"),
+    ("हाँ", "yes"),
+    ("हां", "yes"),
+    ("नहीं", "no"),
+    # Tamil
+    ("ஆம்", "yes"),
+    ("இல்லை", "no"),
+    # Lithuanian
+    ("taip", "yes"),
+    ("ne", "no"),
+    ("nežinau", "unknown"),
+    ("nezinau", "unknown"),
+    # Polish
+    ("tak", "yes"),
+    ("nie", "no"),
+    ("nie wiem", "unknown"),
+    # Pashto
+    ("هو", "yes"),
+    # Emoji
+    ("👍", "yes"),
+    ("👍🏽", "yes"),
+    ("👎", "no"),
+    # Surrounding text
+    ("  yes  ", "yes"),
+    ("yes she is pregnant", "yes"),
+    ("Yes, she is pregnant!", "yes"),
+    ("no nobody", "no"),
+    ("no, se fue", "no"),
+    ("she says yes", "yes"),
+    ("we don't know", "unknown"),
+    ("мы не знаем", "unknown"),
+    ("y no sé", "unknown"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), YES_NO_CASES)
+def test_parse_yes_no(text: str, expected: str) -> None:
+    assert parse_yes_no(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "   ", "1", "2", "hello", "???", "yes no", "the forest", "да нет"])
+def test_parse_yes_no_cannot_tell(text: str) -> None:
+    assert parse_yes_no(text) is None
+
+
+# --------------------------------------------------------------------------- parse_choice
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2", "food"),
+        ("٢", "food"),
+        ("۲", "food"),
+        ("2.", "food"),
+        ("(2)", "food"),
+        (" 2 ", "food"),
+        ("#3", "medical"),
+        ("option 3", "medical"),
+        ("water", "water"),
+        ("WATER", "water"),
+        ("eau", "water"),
+        ("Médical help", "medical"),
+        ("medical help", "medical"),
+        ("we need water please", "water"),
+        ("watr", "water"),
+        ("medicl", "medical"),
+        ("nourritur", "food"),
+        ("very sick", "very_sick"),
+        ("sick", "sick"),
+    ],
+)
+def test_parse_choice(text: str, expected: str) -> None:
+    assert parse_choice(text, OPTIONS) == expected
+
+
+@pytest.mark.parametrize("text", ["", "0", "6", "99", "hello", "water and food", "1 2", "wa", "xyz"])
+def test_parse_choice_none(text: str) -> None:
+    assert parse_choice(text, OPTIONS) is None
+
+
+def test_parse_choice_ambiguous_typo() -> None:
+    options = [("a", ["injured"]), ("b", ["injures"])]
+    assert parse_choice("injurex", options) is None
+    assert parse_choice("anything", []) is None
+
+
+# --------------------------------------------------------------------------- parse_many_choices
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1 3 5", ["water", "medical", "sick"]),
+        ("1,3", ["water", "medical"]),
+        ("3, 1", ["water", "medical"]),
+        ("١ ٢", ["water", "food"]),
+        ("135", ["water", "medical", "sick"]),
+        ("1 1 1", ["water"]),
+        ("water and food", ["water", "food"]),
+        ("food and water", ["water", "food"]),
+        ("Eau, nourriture", ["water", "food"]),
+        ("very sick and water", ["water", "very_sick"]),
+        ("wter, food", ["water", "food"]),
+        ("2 and water", ["water", "food"]),
+        ("nothing", []),
+        ("", []),
+        ("9", []),
+    ],
+)
+def test_parse_many_choices(text: str, expected: list[str]) -> None:
+    assert parse_many_choices(text, OPTIONS) == expected
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_parse_location_never_raises(text: str) -> None:
+    point = parse_location(text)
+    assert point is None or (-90 <= point.lat <= 90 and -180 <= point.lon <= 180)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_parse_count_never_raises(text: str) -> None:
+    count = parse_count(text)
+    assert count is None or 0 <= count <= 500
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_parse_yes_no_never_raises(text: str) -> None:
+    assert parse_yes_no(text) in {"yes", "no", "unknown", None}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_normalize_digits_never_raises(text: str) -> None:
+    assert isinstance(normalize_digits(text), str)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_parse_choice_never_raises(text: str) -> None:
+    assert parse_choice(text, OPTIONS) in {None, *(value for value, _ in OPTIONS)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_parse_many_choices_never_raises(text: str) -> None:
+    picked = parse_many_choices(text, OPTIONS)
+    values = [value for value, _ in OPTIONS]
+    assert picked == [value for value in values if value in picked]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789.,;:-+ °'\"NSEWnsew/@?=&٫،۱۲٣"), max_size=200))
+def test_parsers_never_raise_on_number_soup(text: str) -> None:
+    for parse in ALL_PARSERS:
+        parse(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(min_value=REGION[0], max_value=REGION[1]),
+    st.floats(min_value=REGION[2], max_value=REGION[3]),
+    st.integers(min_value=4, max_value=6),
+    st.sampled_from(["plain", "space", "comma", "google", "geo", "persian", "arabic", "osm", "yandex", "hint"]),
+)
+def test_location_roundtrip(lat: float, lon: float, places: int, style: str) -> None:
+    a, b = f"{lat:.{places}f}", f"{lon:.{places}f}"
+    text = {
+        "plain": f"{a}, {b}",
+        "space": f"we are here {a} {b} help",
+        "comma": f"{a.replace('.', ',')} {b.replace('.', ',')}",
+        "google": f"https://www.google.com/maps?q={a},{b}",
+        "geo": f"geo:{a},{b}?z=15",
+        "persian": f"{a} {b}".translate(PERSIAN),
+        "arabic": f"{a}, {b}".translate(ARABIC),
+        "osm": f"https://www.openstreetmap.org/?mlat={a}&mlon={b}#map=15/{a}/{b}",
+        "yandex": f"https://yandex.ru/maps/?ll={b},{a}&z=15",
+        "hint": f"N{a} E{b}",
+    }[style]
+    assert close(parse_location(text), float(a), float(b)), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=500), st.sampled_from(["{}", " {} ", "we are {}", "{} people", "{}."]))
+def test_count_roundtrip(count: int, template: str) -> None:
+    assert parse_count(template.format(count)) == count
+    assert parse_count(template.format(str(count).translate(PERSIAN))) == count
+
+
+@pytest.mark.parametrize("text", HUGE, ids=range(len(HUGE)))
+def test_huge_inputs_are_fast(text: str) -> None:
+    for parse in ALL_PARSERS:
+        started = time.perf_counter()
+        parse(text)
+        assert time.perf_counter() - started < 0.5
