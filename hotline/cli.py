@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 
 import click
 
+from hotline import logs
 from hotline.settings import Settings, SettingsError, generate_key
 from hotline.storage import db, staff
 from hotline.storage.rotation import rotate_keys
@@ -41,9 +41,7 @@ def _now():  # type: ignore[no-untyped-def]
 def main(log_level: str | None) -> None:
     """Border Hotline: a multilingual crisis hotline over Telegram and SMS."""
     level = log_level or Settings.from_env().log_level
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore", "telegram", "twilio"):  # their INFO lines carry URLs with the bot token
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(level)
 
 
 @main.command()

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from hotline.api.routes import health, reports, webhooks
 from hotline.bot.service import Runtime, telegram_webhook_secret, utcnow
+from hotline.logs import hold_back_talkative_libraries
 from hotline.settings import Settings, SettingsError
 from hotline.storage import db
 
@@ -26,6 +27,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app; with ``run_workers`` the dispatcher, sender and Telegram loops run beside it."""
     settings.check()
+    hold_back_talkative_libraries()
     owns_database = database is None
     database = database or db.open_database(settings)
     prepare_database(settings, database)
