@@ -19,7 +19,7 @@ from hotline.bot import paging
 from hotline.bot.i18n import use_locale
 from hotline.bot.replies import reply_body
 from hotline.flows import engine
-from hotline.flows.model import Flow
+from hotline.flows.model import N_, Flow
 from hotline.settings import Settings
 from hotline.storage import inbox, outbox, reports, staff
 from hotline.storage.db import Database
@@ -28,9 +28,9 @@ from hotline.storage.models import Contact, Conversation, InboundEvent, Message,
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-UNSUPPORTED = "I can read text and locations only. Please write, or send your location."
-SORRY = "Sorry, something went wrong on our side. A volunteer has been told and will write to you."
-VOLUNTEER_HELP = "This chat receives pages. Press Acknowledge on a page to take the case."
+UNSUPPORTED = N_("I can read text and locations only. Please write, or send your location.")
+SORRY = N_("Sorry, something went wrong on our side. A volunteer has been told and will write to you.")
+VOLUNTEER_HELP = N_("This chat receives pages. Press Acknowledge on a page to take the case.")
 
 
 class Dispatcher:

@@ -11,10 +11,11 @@ from typing import Any
 from hotline.bot.channels.base import Button, Outgoing
 from hotline.bot.i18n import translate
 from hotline.flows.engine import Say
+from hotline.flows.model import N_
 
-HUMAN_BUTTON = "Talk to a person"
-DONE_BUTTON = "Done"
-SEND_LOCATION = "Send my location"
+HUMAN_BUTTON = N_("Talk to a person")
+DONE_BUTTON = N_("Done")
+SEND_LOCATION = N_("Send my location")
 
 
 def reply_body(says: list[Say], params: dict[str, Any], *, choices_node: str | None = None) -> dict[str, Any]:

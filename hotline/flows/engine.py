@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hotline.flows.model import Flow, Node, Option
+from hotline.flows.model import N_, Flow, Node, Option
 from hotline.flows.parsers import (
     in_region,
     is_implausible,
@@ -33,21 +33,24 @@ NOTE_LIMIT = 2000
 HUMAN_WORDS = {"/human", "human", "person", "a person", "talk to a person", "volunteer", "operator", "/person"}
 SKIP_WORDS = {"/skip", "skip", "next", "pass"}
 DONE_WORDS = {"/done", "done", "finished", "that's all", "thats all", "nothing else"}
-YES_NO_OPTIONS = (Option("yes", "Yes"), Option("no", "No"), Option("unknown", "Don't know"))
+YES_NO_OPTIONS = (Option("yes", N_("Yes")), Option("no", N_("No")), Option("unknown", N_("Don't know")))
 HINTS = {
-    "count": "Please send just a number, for example 5.",
-    "yes_no": "Please answer yes or no. If you are not sure, write: don't know.",
-    "choices": "Press the buttons, or write the numbers, for example: 1 3.",
-    "text": "Please write a few words.",
-    "location": "Please send your location with the button, or write the coordinates.",
+    "count": N_("Please send just a number, for example 5."),
+    "yes_no": N_("Please answer yes or no. If you are not sure, write: don't know."),
+    "choices": N_("Press the buttons, or write the numbers, for example: 1 3."),
+    "text": N_("Please write a few words."),
+    "location": N_("Please send your location with the button, or write the coordinates."),
 }
-KEPT_AS_NOTE = "I could not read that, but I kept what you wrote for the volunteer."
-LOCATION_AS_WORDS = "I could not find coordinates in that, but I saved your description. If you can, also send a pin."
-HANDOFF = "A volunteer has been told and will write to you here. You can keep answering meanwhile."
-FOLLOWUP = "Thank you, I added this to your report {reference}. The volunteer will see it."
-LOCATION_UPDATED = "Thank you, your location is updated."
-WELCOME_BACK = "Welcome back. Let us continue."
-STILL_OPEN = "Your report {reference} is still open. To add something, just write it here."
+KEPT_AS_NOTE = N_("I could not read that, but I kept what you wrote for the volunteer.")
+LOCATION_AS_WORDS = N_("I could not find coordinates in that, but I saved your description. If you can, also send a pin.")
+HANDOFF = N_("A volunteer has been told and will write to you here. You can keep answering meanwhile.")
+FOLLOWUP = N_("Thank you, I added this to your report {reference}. The volunteer will see it.")
+LOCATION_UPDATED = N_("Thank you, your location is updated.")
+WELCOME_BACK = N_("Welcome back. Let us continue.")
+SAVED = N_("Saved.")
+ADDED = N_("Added: {label}")
+NOT_ACTIVE = N_("This button is no longer active.")
+STILL_OPEN = N_("Your report {reference} is still open. To add something, just write it here.")
 
 
 @dataclass(frozen=True)
@@ -242,11 +245,11 @@ def _button(flow: Flow, state: State, data: str, now: datetime) -> list[Effect]:
     node_name, _, value = rest.partition(":")
     node = flow.nodes.get(node_name)
     if node is None:
-        return [Toast("This button is no longer active.")]
+        return [Toast(NOT_ACTIVE)]
     if kind == "d" and node_name == state["node"]:
-        return [Toast("Saved.")] + _advance(flow, state, node, None)
+        return [Toast(SAVED)] + _advance(flow, state, node, None)
     if kind != "a":
-        return [Toast("This button is no longer active.")]
+        return [Toast(NOT_ACTIVE)]
     return _button_answer(flow, state, node, value)
 
 
@@ -254,17 +257,17 @@ def _button_answer(flow: Flow, state: State, node: Node, value: str) -> list[Eff
     current = node.name == state["node"] and not state["ended"]
     if node.expect == "choices":
         if value not in {o.value for o in node.options}:
-            return [Toast("This button is no longer active.")]
+            return [Toast(NOT_ACTIVE)]
         label = next(o.label for o in node.options if o.value == value)
         if current:
             state["picked"] = _merge(state["picked"], [value])
         saved = list(state["picked"]) if current else [value]
-        return [Save(node.save or "needs", saved), Toast("Added: {label}", {"label": label})]
+        return [Save(node.save or "needs", saved), Toast(ADDED, {"label": label})]
     if node.expect != "yes_no" or value not in {"yes", "no", "unknown"}:
-        return [Toast("This button is no longer active.")]
+        return [Toast(NOT_ACTIVE)]
     if not current:
-        return [*_save_only(node, value), Toast("Saved.")]
-    return [Toast("Saved."), *_yes_no(flow, state, node, value)]
+        return [*_save_only(node, value), Toast(SAVED)]
+    return [Toast(SAVED), *_yes_no(flow, state, node, value)]
 
 
 def _save_only(node: Node, answer: str) -> list[Effect]:
