@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime
 
 import click
 
@@ -30,10 +31,8 @@ def _database(*, migrate: bool = False) -> db.Database:
     return database
 
 
-def _now():  # type: ignore[no-untyped-def]
-    from hotline.bot.service import utcnow
-
-    return utcnow()
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @click.group()
@@ -57,12 +56,16 @@ def serve() -> None:
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
     if not settings.telegram_enabled:
-        click.echo("No HOTLINE_TELEGRAM_TOKEN: Telegram is off; pages are printed here. Try `hotline chat` in another terminal.")
+        click.echo(
+            "No HOTLINE_TELEGRAM_TOKEN: Telegram is off; pages are printed here. Try `hotline chat` in another terminal."
+        )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False)
 
 
 @main.command()
-@click.option("--channel", "style", type=click.Choice(["telegram", "sms"]), default="telegram", help="How replies are rendered.")
+@click.option(
+    "--channel", "style", type=click.Choice(["telegram", "sms"]), default="telegram", help="How replies are rendered."
+)
 @click.option("--lang", default=None, help="Language code to answer in (BCP 47).")
 @click.option("--from", "address", default=None, help="Your address; reuse one to continue a conversation.")
 def chat(style: str, lang: str | None, address: str | None) -> None:
@@ -119,8 +122,13 @@ def volunteer_add(name: str, telegram_chat: str | None, phone: str | None, langu
     database = _database(migrate=True)
     with database.session() as session:
         record = staff.add_volunteer(
-            session, keyring=database.keyring, name=name, telegram_chat=telegram_chat, phone=phone,
-            languages=languages, now=_now(),
+            session,
+            keyring=database.keyring,
+            name=name,
+            telegram_chat=telegram_chat,
+            phone=phone,
+            languages=languages,
+            now=_now(),
         )
         click.echo(f"volunteer {record.id} added")
 

@@ -19,7 +19,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 log = logging.getLogger(__name__)
 
 PREFIX = "HOTLINE_"
-PLACEHOLDERS = {"", "changeme", "change-me", "change_me", "changethis", "secret", "placeholder", "xxx", "todo", "example"}
+PLACEHOLDERS = {
+    "",
+    "changeme",
+    "change-me",
+    "change_me",
+    "changethis",
+    "secret",
+    "placeholder",
+    "xxx",
+    "todo",
+    "example",
+}
 
 
 class SettingsError(ValueError):

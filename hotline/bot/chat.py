@@ -21,7 +21,10 @@ from hotline.settings import Settings
 from hotline.storage import inbox, staff
 from hotline.storage.db import Database
 
-GREETING = "Talking to the hotline as {style} user {address}. /pin LAT LON shares a location, a number presses a button, /quit leaves."
+GREETING = (
+    "Talking to the hotline as {style} user {address}. "
+    "/pin LAT LON shares a location, a number presses a button, /quit leaves."
+)
 
 
 def parse_line(line: str, last_buttons: list[str]) -> tuple[str, dict[str, object]] | None:
@@ -55,23 +58,35 @@ async def run_chat(
     console = ConsoleChannel(style=style, stream=stdout)
     dispatcher = Dispatcher(database=database, settings=settings, flow=load_builtin("distress"), clock=utcnow)
     with database.session() as session:
-        contact = inbox.find_or_create_contact(session, keyring=database.keyring, channel=NAME, address=address, now=utcnow())
+        contact = inbox.find_or_create_contact(
+            session, keyring=database.keyring, channel=NAME, address=address, now=utcnow()
+        )
         contact.language = language or contact.language
         key = contact.address_index
         nobody = not staff.on_duty(session)
     sender = OutboxSender(
-        database=database, channels={NAME: console, "pager": ConsolePager(stdout)}, clock=utcnow,
-        limiter=RateLimiter(per_chat_interval=0), console_key=key,
+        database=database,
+        channels={NAME: console, "pager": ConsolePager(stdout)},
+        clock=utcnow,
+        limiter=RateLimiter(per_chat_interval=0),
+        console_key=key,
     )
     stdout.write(GREETING.format(style=style, address=address) + "\n")
     if nobody:
-        stdout.write("(Nobody is on duty, so no page will be printed: see `hotline volunteer add` and `hotline oncall set`.)\n")
+        stdout.write(
+            "(Nobody is on duty, so no page will be printed: see `hotline volunteer add` and `hotline oncall set`.)\n"
+        )
     await _converse(database, dispatcher, sender, console, address, stdin, stdout)
 
 
 async def _converse(
-    database: Database, dispatcher: Dispatcher, sender: OutboxSender, console: ConsoleChannel,
-    address: str, stdin: TextIO, stdout: TextIO,
+    database: Database,
+    dispatcher: Dispatcher,
+    sender: OutboxSender,
+    console: ConsoleChannel,
+    address: str,
+    stdin: TextIO,
+    stdout: TextIO,
 ) -> None:
     while True:
         stdout.write("\nyou> ")
@@ -84,8 +99,14 @@ async def _converse(
         kind, payload = parsed
         with database.session() as session:
             inbox.store_event(
-                session, keyring=database.keyring, channel=NAME, provider_id=secrets.token_hex(8),
-                address=address, kind=kind, payload=payload, now=utcnow(),
+                session,
+                keyring=database.keyring,
+                channel=NAME,
+                provider_id=secrets.token_hex(8),
+                address=address,
+                kind=kind,
+                payload=payload,
+                now=utcnow(),
             )
         await asyncio.to_thread(dispatcher.drain)
         while await sender.send_due():

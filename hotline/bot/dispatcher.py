@@ -98,8 +98,12 @@ class Dispatcher:
         session.add(report)
         session.flush()
         paging.page_report(
-            session, keyring=self.database.keyring, report=report, now=now,
-            telegram=self.settings.telegram_enabled, handoff=handoff,
+            session,
+            keyring=self.database.keyring,
+            report=report,
+            now=now,
+            telegram=self.settings.telegram_enabled,
+            handoff=handoff,
         )
 
     def _conversation(
@@ -112,13 +116,21 @@ class Dispatcher:
             return conversation, report
         language = contact.language or payload.get("language_code") or self.settings.default_language
         report = reports.create_report(
-            session, kind=self.flow.report_kind, channel=contact.channel, contact_id=contact.id or 0,
-            language=language, now=now,
+            session,
+            kind=self.flow.report_kind,
+            channel=contact.channel,
+            contact_id=contact.id or 0,
+            language=language,
+            now=now,
         )
         reports.audit(session, actor="system", action="report_created", now=now, report_id=report.id)
         conversation = Conversation(
-            contact_id=contact.id or 0, flow=self.flow.name, node=self.flow.start,
-            state=engine.new_state(self.flow), report_id=report.id, updated_at=now,
+            contact_id=contact.id or 0,
+            flow=self.flow.name,
+            node=self.flow.start,
+            state=engine.new_state(self.flow),
+            report_id=report.id,
+            updated_at=now,
         )
         session.add(conversation)
         return conversation, report
@@ -127,7 +139,7 @@ class Dispatcher:
         handoff = False
         for effect in effects:
             if isinstance(effect, engine.Save):
-                reports.save_field(report, field=effect.field, value=effect.value, now=now)
+                reports.save_field(report, field=effect.field, value=effect.value, now=now, merge=effect.merge)
             elif isinstance(effect, engine.Note):
                 reports.add_note(report, field=effect.field, text=effect.text, now=now)
             elif isinstance(effect, engine.Handoff):
@@ -139,8 +151,14 @@ class Dispatcher:
         return handoff
 
     def _reply(
-        self, session: Session, contact: Contact, event: InboundEvent, report: Report,
-        effects: list[engine.Effect], payload: dict[str, Any], now: datetime,
+        self,
+        session: Session,
+        contact: Contact,
+        event: InboundEvent,
+        report: Report,
+        effects: list[engine.Effect],
+        payload: dict[str, Any],
+        now: datetime,
     ) -> None:
         says = [e for e in effects if isinstance(e, engine.Say)]
         toasts = [e for e in effects if isinstance(e, engine.Toast)]
@@ -156,10 +174,17 @@ class Dispatcher:
     def _params(self, report: Report) -> dict[str, Any]:
         return {"reference": report.reference, "ngo_name": self.settings.ngo_name, "ngo_phone": self.settings.ngo_phone}
 
-    def _send_to(self, session: Session, contact: Contact, report: Report | None, body: dict[str, Any], now: datetime) -> Message:
+    def _send_to(
+        self, session: Session, contact: Contact, report: Report | None, body: dict[str, Any], now: datetime
+    ) -> Message:
         return outbox.enqueue(
-            session, kind="reply", channel=contact.channel, recipient_key=contact.address_index,
-            body={"to": contact.address, **body}, now=now, contact_id=contact.id,
+            session,
+            kind="reply",
+            channel=contact.channel,
+            recipient_key=contact.address_index,
+            body={"to": contact.address, **body},
+            now=now,
+            contact_id=contact.id,
             report_id=report.id if report else None,
         )
 
@@ -168,12 +193,23 @@ class Dispatcher:
     ) -> None:
         body = {"to": contact.address, "callback_query_id": payload.get("callback_query_id"), "text": text}
         outbox.enqueue(
-            session, kind="button_answer", channel=contact.channel, recipient_key=f"button:{event.id}",
-            body=body, now=now, contact_id=contact.id,
+            session,
+            kind="button_answer",
+            channel=contact.channel,
+            recipient_key=f"button:{event.id}",
+            body=body,
+            now=now,
+            contact_id=contact.id,
         )
 
     def _unsupported(
-        self, session: Session, contact: Contact, event: InboundEvent, report: Report, payload: dict[str, Any], now: datetime
+        self,
+        session: Session,
+        contact: Contact,
+        event: InboundEvent,
+        report: Report,
+        payload: dict[str, Any],
+        now: datetime,
     ) -> None:
         if event.kind == "edited_text":
             reports.add_note(report, field="edited", text=str(payload.get("text", ""))[:2000], now=now)
@@ -185,8 +221,13 @@ class Dispatcher:
             self._send_to(session, contact, report, reply_body([engine.Say(UNSUPPORTED)], {}), now)
 
     def _volunteer_event(
-        self, session: Session, volunteer: Volunteer, contact: Contact, event: InboundEvent,
-        payload: dict[str, Any], now: datetime,
+        self,
+        session: Session,
+        volunteer: Volunteer,
+        contact: Contact,
+        event: InboundEvent,
+        payload: dict[str, Any],
+        now: datetime,
     ) -> None:
         data = str(payload.get("data", ""))
         if event.kind == "button" and data.startswith(paging.ACK_PREFIX):
@@ -242,13 +283,25 @@ def _page_for(session: Session, data: str) -> Any:
         return None
 
 
-def _send_details(session: Session, database: Database, volunteer: Volunteer, report: Report, now: datetime, telegram: bool) -> None:
+def _send_details(
+    session: Session, database: Database, volunteer: Volunteer, report: Report, now: datetime, telegram: bool
+) -> None:
     channel, address, key = paging.volunteer_route(database.keyring, volunteer, telegram=telegram)
-    common = {"channel": channel, "recipient_key": key, "now": now, "volunteer_id": volunteer.id, "report_id": report.id}
     location = report.location or {}
+    bodies = [{"to": address, **paging.details_body(report)}]
     if "lat" in location and channel == "telegram":
-        outbox.enqueue(session, kind="details", body={"to": address, "location": [location["lat"], location["lon"]]}, **common)
-    outbox.enqueue(session, kind="details", body={"to": address, **paging.details_body(report)}, **common)
+        bodies.insert(0, {"to": address, "location": [location["lat"], location["lon"]]})
+    for body in bodies:
+        outbox.enqueue(
+            session,
+            kind="details",
+            channel=channel,
+            recipient_key=key,
+            body=body,
+            now=now,
+            volunteer_id=volunteer.id,
+            report_id=report.id,
+        )
 
 
 def paging_toast(toasts: list[engine.Toast]) -> str:
@@ -273,6 +326,12 @@ def to_flow_event(kind: str, payload: dict[str, Any]) -> engine.Event | None:
 
 def _inbound_log(event: InboundEvent, payload: dict[str, Any], now: datetime) -> Message:
     return Message(
-        direction="in", kind=event.kind, channel=event.channel, contact_id=event.contact_id,
-        inbound_event_id=event.id, body=payload, status="received", created_at=now,
+        direction="in",
+        kind=event.kind,
+        channel=event.channel,
+        contact_id=event.contact_id,
+        inbound_event_id=event.id,
+        body=payload,
+        status="received",
+        created_at=now,
     )

@@ -48,15 +48,24 @@ def _page_one(
 ) -> None:
     page = session.exec(select(Page).where(Page.report_id == report.id, Page.volunteer_id == volunteer.id)).first()
     channel, address, key = volunteer_route(keyring, volunteer, telegram=telegram)
-    body = {"to": address, **page_body(report, now, page_id=page.id if page else None, acknowledged=bool(page and page.acknowledged_at))}
+    body = {
+        "to": address,
+        **page_body(report, now, page_id=page.id if page else None, acknowledged=bool(page and page.acknowledged_at)),
+    }
     if page is None:
         page = Page(report_id=report.id or 0, volunteer_id=volunteer.id or 0, created_at=now)
         session.add(page)
         session.flush()
         body = {"to": address, **page_body(report, now, page_id=page.id, acknowledged=False)}
         message = outbox.enqueue(
-            session, kind="page", channel=channel, recipient_key=key, body=body, now=now,
-            volunteer_id=volunteer.id, report_id=report.id,
+            session,
+            kind="page",
+            channel=channel,
+            recipient_key=key,
+            body=body,
+            now=now,
+            volunteer_id=volunteer.id,
+            report_id=report.id,
         )
         page.message_id = message.id
         return
@@ -75,8 +84,15 @@ def _update_page(session: Session, *, page: Page, body: dict[str, Any], channel:
         session.add(queued)
         return
     outbox.enqueue(
-        session, kind="page_update", channel=channel, recipient_key=key, body=body, now=now,
-        volunteer_id=page.volunteer_id, report_id=page.report_id, edit_of_id=page.message_id,
+        session,
+        kind="page_update",
+        channel=channel,
+        recipient_key=key,
+        body=body,
+        now=now,
+        volunteer_id=page.volunteer_id,
+        report_id=page.report_id,
+        edit_of_id=page.message_id,
     )
 
 
@@ -139,6 +155,10 @@ def details_body(report: Report) -> dict[str, Any]:
     lines += [f"Note ({n['field']}): {n['text']}" for n in data["notes"]]
     location = data["location"]
     if location:
-        lines.append(f"Location: {location['lat']:.6f}, {location['lon']:.6f} ({location['source']}, {location['received_at']})")
-        lines.append(f"https://www.openstreetmap.org/?mlat={location['lat']:.6f}&mlon={location['lon']:.6f}#map=15/{location['lat']:.6f}/{location['lon']:.6f}")
+        lines.append(
+            f"Location: {location['lat']:.6f}, {location['lon']:.6f} ({location['source']}, {location['received_at']})"
+        )
+        lines.append(
+            f"https://www.openstreetmap.org/?mlat={location['lat']:.6f}&mlon={location['lon']:.6f}#map=15/{location['lat']:.6f}/{location['lon']:.6f}"
+        )
     return {"text": "\n".join(lines), "buttons": []}

@@ -136,7 +136,9 @@ class OutboxSender:
             log.exception("message %s: unexpected error while sending", item.id)
             await asyncio.to_thread(self._retry, item, TemporaryFailure(exc.__class__.__name__))
         else:
-            await asyncio.to_thread(self._settle, outbox.mark_sent, item.id, provider_message_id=delivery.provider_message_id)
+            await asyncio.to_thread(
+                self._settle, outbox.mark_sent, item.id, provider_message_id=delivery.provider_message_id
+            )
 
     def _edit_target(self, item: Claimed) -> str | None:
         if item.edit_of_id is None:

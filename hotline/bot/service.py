@@ -7,6 +7,7 @@ on PostgreSQL) and poll every ``HOTLINE_POLL_INTERVAL`` seconds as a backstop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -43,7 +44,9 @@ def telegram_webhook_secret(settings: Settings, database: Database) -> str:
     """Return the webhook secret: the configured one, else one derived from the encryption key (development)."""
     if settings.telegram_webhook_secret:
         return settings.telegram_webhook_secret
-    return hmac.new(database.keyring.newest_id + b"telegram-webhook", settings.telegram_token.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        database.keyring.newest_id + b"telegram-webhook", settings.telegram_token.encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def store_telegram_update(database: Database, data: dict[str, Any], now: datetime) -> int | None:
@@ -57,8 +60,14 @@ def store_telegram_update(database: Database, data: dict[str, Any], now: datetim
         return None
     with database.session() as session:
         return inbox.store_event(
-            session, keyring=database.keyring, channel="telegram", provider_id=inbound.provider_id,
-            address=inbound.address, kind=inbound.kind, payload=inbound.payload, now=now,
+            session,
+            keyring=database.keyring,
+            channel="telegram",
+            provider_id=inbound.provider_id,
+            address=inbound.address,
+            kind=inbound.kind,
+            payload=inbound.payload,
+            now=now,
         )
 
 
@@ -69,7 +78,9 @@ class Runtime:
         self.settings = settings
         self.database = database
         self.clock = clock
-        self.bot: Bot | None = make_bot(settings.telegram_token, settings.telegram_api_url) if settings.telegram_enabled else None
+        self.bot: Bot | None = (
+            make_bot(settings.telegram_token, settings.telegram_api_url) if settings.telegram_enabled else None
+        )
         self.dispatcher = Dispatcher(database=database, settings=settings, flow=load_builtin("distress"), clock=clock)
         self.sender = OutboxSender(database=database, channels=self._channels(), clock=clock)
         self._inbox_ready = asyncio.Event()
@@ -161,10 +172,8 @@ class Runtime:
                 continue
             free_in = due_in()
             timeout = self.settings.poll_interval if free_in is None else min(self.settings.poll_interval, free_in)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), timeout=max(timeout, 0.01))
-            except TimeoutError:
-                pass
 
     def _listen(self) -> None:
         import psycopg

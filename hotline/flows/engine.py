@@ -42,7 +42,9 @@ HINTS = {
     "location": N_("Please send your location with the button, or write the coordinates."),
 }
 KEPT_AS_NOTE = N_("I could not read that, but I kept what you wrote for the volunteer.")
-LOCATION_AS_WORDS = N_("I could not find coordinates in that, but I saved your description. If you can, also send a pin.")
+LOCATION_AS_WORDS = N_(
+    "I could not find coordinates in that, but I saved your description. If you can, also send a pin."
+)
 HANDOFF = N_("A volunteer has been told and will write to you here. You can keep answering meanwhile.")
 FOLLOWUP = N_("Thank you, I added this to your report {reference}. The volunteer will see it.")
 LOCATION_UPDATED = N_("Thank you, your location is updated.")
@@ -104,10 +106,11 @@ class Toast:
 
 @dataclass(frozen=True)
 class Save:
-    """Save a value into a report field."""
+    """Save a value into a report field; with ``merge`` a list is added to what the field holds."""
 
     field: str
     value: Any
+    merge: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,11 +184,11 @@ def _text(flow: Flow, state: State, text: str, now: datetime, first: bool) -> li
     words = _simplify(text)
     if words in HUMAN_WORDS:
         return [Handoff(), Say(HANDOFF)]
-    if state["ended"]:
-        return [Note("followup", _clip(text)), Say(FOLLOWUP)]
     node = flow.node(state["node"])
     point = parse_location(text)
-    if point is not None and node.expect != "location" and not is_implausible(point):
+    if state["ended"] and (point is None or is_implausible(point)):
+        return [Note("followup", _clip(text)), Say(FOLLOWUP)]
+    if point is not None and (state["ended"] or node.expect != "location") and not is_implausible(point):
         return _location(flow, state, {"lat": point.lat, "lon": point.lon, "source": "text"}, now)
     if words in SKIP_WORDS and node.optional:
         return _advance(flow, state, node, None)
@@ -200,6 +203,8 @@ def _answer(flow: Flow, state: State, node: Node, text: str, now: datetime) -> l
         return _location_text(flow, state, node, text, now)
     if expect == "count":
         count = parse_count(text)
+        if count is None and parse_yes_no(text) == "unknown":
+            return _advance(flow, state, node, None)
         return _retry(flow, state, node, text) if count is None else _saved(flow, state, node, count, None)
     if expect == "yes_no":
         answer = parse_yes_no(text)
@@ -247,7 +252,7 @@ def _button(flow: Flow, state: State, data: str, now: datetime) -> list[Effect]:
     if node is None:
         return [Toast(NOT_ACTIVE)]
     if kind == "d" and node_name == state["node"]:
-        return [Toast(SAVED)] + _advance(flow, state, node, None)
+        return [Toast(SAVED), *_advance(flow, state, node, None)]
     if kind != "a":
         return [Toast(NOT_ACTIVE)]
     return _button_answer(flow, state, node, value)
@@ -261,8 +266,9 @@ def _button_answer(flow: Flow, state: State, node: Node, value: str) -> list[Eff
         label = next(o.label for o in node.options if o.value == value)
         if current:
             state["picked"] = _merge(state["picked"], [value])
-        saved = list(state["picked"]) if current else [value]
-        return [Save(node.save or "needs", saved), Toast(ADDED, {"label": label})]
+        if not current:
+            return [Save(node.save or "needs", [value], merge=True), Toast(ADDED, {"label": label})]
+        return [Save(node.save or "needs", list(state["picked"])), Toast(ADDED, {"label": label})]
     if node.expect != "yes_no" or value not in {"yes", "no", "unknown"}:
         return [Toast(NOT_ACTIVE)]
     if not current:
@@ -305,7 +311,7 @@ def _enter(flow: Flow, state: State, name: str) -> list[Effect]:
     effects: list[Effect] = [Say(node.say, node=name)] if node.say else []
     if node.end:
         state["ended"] = True
-        return effects + [Ended()]
+        return [*effects, Ended()]
     return effects + _ask(node)
 
 

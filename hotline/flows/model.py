@@ -125,7 +125,10 @@ def _parse_node(source: str, name: str, raw: Any) -> Node:
         raise FlowError(source, name, "a node must be a mapping")
     unknown = set(raw) - NODE_KEYS
     if unknown:
-        raise FlowError(source, name, f"unknown keys {sorted(unknown)}")
+        raise FlowError(source, name, f"unknown keys {sorted(map(str, unknown))}")
+    for flag in ("end", "optional"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            raise FlowError(source, name, f"{flag!r} must be true or false")
     node = Node(
         name=name,
         say=raw.get("say"),
@@ -147,9 +150,11 @@ def _parse_next(source: str, name: str, raw: Any) -> dict[str, str]:
         return {}
     if isinstance(raw, str):
         return {"default": raw}
-    if isinstance(raw, dict) and all(isinstance(v, str) for v in raw.values()):
-        return {str(k): v for k, v in raw.items()}
-    raise FlowError(source, name, "'next' must be a node name or a mapping of answers to node names")
+    if isinstance(raw, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        if "default" not in raw:
+            raise FlowError(source, name, "a 'next' mapping needs a 'default' entry")
+        return dict(raw)
+    raise FlowError(source, name, "'next' must be a node name or a mapping of quoted answers to node names")
 
 
 def _parse_options(source: str, name: str, raw: Any) -> tuple[Option, ...]:
@@ -158,7 +163,7 @@ def _parse_options(source: str, name: str, raw: Any) -> tuple[Option, ...]:
     if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
         raise FlowError(source, name, "'options' must map values to labels")
     for value in raw:
-        if len(f"{name}:{value}".encode()) > MAX_BUTTON_DATA:
+        if len(f"a:{name}:{value}".encode()) > MAX_BUTTON_DATA:  # the data replies.py puts on the button
             raise FlowError(source, name, f"option {value!r} makes button data longer than {MAX_BUTTON_DATA} bytes")
     return tuple(Option(str(value), label) for value, label in raw.items())
 

@@ -64,7 +64,12 @@ def store_event(
         return None
     contact = find_or_create_contact(session, keyring=keyring, channel=channel, address=address, now=now)
     event = InboundEvent(
-        channel=channel, provider_id=provider_id, contact_id=contact.id or 0, kind=kind, payload=payload, received_at=now
+        channel=channel,
+        provider_id=provider_id,
+        contact_id=contact.id or 0,
+        kind=kind,
+        payload=payload,
+        received_at=now,
     )
     try:
         with session.begin_nested():

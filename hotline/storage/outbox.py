@@ -8,11 +8,11 @@ that dies leaves the row in ``sending``; when the lease runs out it is sent agai
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, text, update
+from sqlalchemy import ColumnElement, and_, exists, or_, text, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -80,8 +80,8 @@ def claim_due(
     earlier = aliased(Message)
     blocked = exists().where(
         and_(
-            earlier.recipient_key == Message.recipient_key,
-            earlier.id < Message.id,
+            col(earlier.recipient_key) == col(Message.recipient_key),
+            col(earlier.id) < col(Message.id),
             col(earlier.status).in_(UNSETTLED),
         )
     )
@@ -101,7 +101,7 @@ def claim_due(
     if skip:
         query = query.where(col(Message.recipient_key).not_in(skip))
     if console_key is not None:
-        query = query.where(or_(Message.channel != "console", Message.recipient_key == console_key))
+        query = query.where(or_(col(Message.channel) != "console", col(Message.recipient_key) == console_key))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Message)  # type: ignore[arg-type]
     messages = list(session.exec(query).all())
@@ -115,7 +115,7 @@ def claim_due(
 
 def release_expired_leases(session: Session, *, now: datetime, everything: bool = False) -> int:
     """Put messages whose sender died back in line; ``everything`` when no other sender can exist (SQLite)."""
-    condition = Message.status == "sending"
+    condition: ColumnElement[bool] = col(Message.status) == "sending"
     if not everything:
         condition = and_(condition, col(Message.not_before) < now)
     result = session.execute(

@@ -54,8 +54,11 @@ def find_report(session: Session, *, reference: str) -> Report | None:
     return session.exec(select(Report).where(Report.reference == f"{code[:3]}-{code[3:]}")).first()
 
 
-def save_field(report: Report, *, field: str, value: Any, now: datetime) -> None:
-    """Save one answer into a report field such as ``people.children``."""
+def save_field(report: Report, *, field: str, value: Any, now: datetime, merge: bool = False) -> None:
+    """Save one answer into a report field such as ``people.children``; ``merge`` adds to a list."""
+    if merge:
+        old = list(getattr(report, field) or [])
+        value = old + [item for item in value if item not in old]
     group, _, key = field.partition(".")
     if key:
         current = dict(getattr(report, group) or {})
@@ -94,7 +97,9 @@ def acknowledge(session: Session, *, report_id: int, volunteer_id: int, now: dat
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def audit(session: Session, *, actor: str, action: str, now: datetime, report_id: int | None = None, detail: str | None = None) -> None:
+def audit(
+    session: Session, *, actor: str, action: str, now: datetime, report_id: int | None = None, detail: str | None = None
+) -> None:
     """Record who did what; ids and codes only, never personal data."""
     session.add(AuditEvent(at=now, actor=actor, action=action, report_id=report_id, detail=detail))
 

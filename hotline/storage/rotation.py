@@ -34,7 +34,9 @@ def _reseal_column(database: Database, connection: Connection, table: object, co
         if keyring.is_current(bytes(sealed)):
             continue
         resealed = keyring.seal(keyring.open(bytes(sealed), purpose), purpose)
-        connection.execute(update(table).where(primary == key).values({column.name: type_coerce(resealed, LargeBinary)}))  # type: ignore[arg-type, attr-defined]
+        connection.execute(
+            update(table).where(primary == key).values({column.name: type_coerce(resealed, LargeBinary)})
+        )  # type: ignore[arg-type, attr-defined]
         changed += 1
     return changed
 

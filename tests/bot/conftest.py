@@ -29,7 +29,9 @@ class Harness:
         self.pager = FakeChannel(name="pager")
         self.dispatcher = Dispatcher(database=database, settings=settings, flow=load_builtin("distress"), clock=clock)
         self.sender = OutboxSender(
-            database=database, channels={"telegram": self.telegram, "pager": self.pager}, clock=clock,
+            database=database,
+            channels={"telegram": self.telegram, "pager": self.pager},
+            clock=clock,
             limiter=RateLimiter(per_chat_interval=0, per_second=10_000),
         )
         self._ids = itertools.count(1)
@@ -38,9 +40,14 @@ class Harness:
         """Put one inbound event in the inbox, as a webhook would."""
         with self.database.session() as session:
             return inbox.store_event(
-                session, keyring=self.database.keyring, channel="telegram",
-                provider_id=provider_id or str(next(self._ids)), address=address, kind=kind,
-                payload=payload, now=self.clock(),
+                session,
+                keyring=self.database.keyring,
+                channel="telegram",
+                provider_id=provider_id or str(next(self._ids)),
+                address=address,
+                kind=kind,
+                payload=payload,
+                now=self.clock(),
             )
 
     def run(self) -> None:
@@ -73,8 +80,13 @@ class Harness:
         """Register a volunteer with a Telegram chat, on duty by default."""
         with self.database.session() as session:
             volunteer = staff.add_volunteer(
-                session, keyring=self.database.keyring, name="Vol Unteer", telegram_chat=chat, phone=None,
-                languages="en", now=self.clock(),
+                session,
+                keyring=self.database.keyring,
+                name="Vol Unteer",
+                telegram_chat=chat,
+                phone=None,
+                languages="en",
+                now=self.clock(),
             )
             if on_duty:
                 staff.set_on_duty(session, volunteer_id=volunteer.id or 0)

@@ -126,7 +126,9 @@ def test_duplicate_provider_ids_are_stored_once(harness: Harness) -> None:
         assert len(session.exec(select(InboundEvent)).all()) == 1
 
 
-def test_a_crash_mid_event_keeps_nothing_and_the_event_is_retried(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_mid_event_keeps_nothing_and_the_event_is_retried(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     harness.say(PERSON, "/start")
     harness.store(PERSON, "location", {"lat": 54.2, "lon": 24.9, "live": False})
     calls = {"n": 0}
@@ -148,7 +150,9 @@ def test_a_crash_mid_event_keeps_nothing_and_the_event_is_retried(harness: Harne
         assert event is not None and event.status == "done" and event.attempts == 1
 
 
-def test_an_event_that_always_fails_is_set_aside_and_the_person_is_told(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_event_that_always_fails_is_set_aside_and_the_person_is_told(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     harness.say(PERSON, "/start")
 
     def broken(*args: object, **kwargs: object) -> None:
@@ -170,3 +174,12 @@ def test_every_message_is_logged_encrypted_and_the_state_is_kept(harness: Harnes
         conversation = session.exec(select(Conversation)).one()
     assert [m.body.get("text") for m in inbound] == ["/start", "near the big lake"]
     assert conversation.node == "people"
+
+
+def test_a_needs_button_pressed_after_the_end_adds_to_the_saved_needs(harness: Harness) -> None:
+    harness.say(PERSON, "/start")
+    for answer in ("54.2 24.9", "3", "0", "no", "no", "no", "water and food"):
+        harness.say(PERSON, answer)
+    assert only_report(harness).needs == ["water", "food"]
+    harness.press(PERSON, "a:needs:shoes")
+    assert only_report(harness).needs == ["water", "food", "shoes"]

@@ -43,11 +43,19 @@ class Inbound:
 def make_bot(token: str, api_url: str, *, timeout: float = 10.0) -> Bot:
     """Create a Bot pointed at the Bot API server in the settings."""
     request = HTTPXRequest(
-        connection_pool_size=16, connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout
+        connection_pool_size=16,
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        pool_timeout=timeout,
     )
     polling = HTTPXRequest(connection_pool_size=1, connect_timeout=timeout, read_timeout=timeout + 30)
     return Bot(
-        token, base_url=f"{api_url}/bot", base_file_url=f"{api_url}/file/bot", request=request, get_updates_request=polling
+        token,
+        base_url=f"{api_url}/bot",
+        base_file_url=f"{api_url}/file/bot",
+        request=request,
+        get_updates_request=polling,
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -79,12 +78,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("channel", "provider_id", name="uq_inbound_event_provider"),
     )
     with op.batch_alter_table("inbound_event", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_inbound_event_contact", ["contact_id", "status", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_inbound_event_pending", ["status", "id"], unique=False
-        )
+        batch_op.create_index("ix_inbound_event_contact", ["contact_id", "status", "id"], unique=False)
+        batch_op.create_index("ix_inbound_event_pending", ["status", "id"], unique=False)
 
     op.create_table(
         "report",
@@ -133,9 +128,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_audit_event_report_id"), ["report_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_audit_event_report_id"), ["report_id"], unique=False)
 
     op.create_table(
         "conversation",
@@ -199,18 +192,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("message", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_message_contact_id"), ["contact_id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_message_outbox", ["status", "not_before", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_message_recipient", ["recipient_key", "status", "id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_message_report_id"), ["report_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_message_contact_id"), ["contact_id"], unique=False)
+        batch_op.create_index("ix_message_outbox", ["status", "not_before", "id"], unique=False)
+        batch_op.create_index("ix_message_recipient", ["recipient_key", "status", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_message_report_id"), ["report_id"], unique=False)
 
     op.create_table(
         "page",
@@ -234,9 +219,7 @@ def upgrade() -> None:
             ["volunteer.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint(
-            "report_id", "volunteer_id", name="uq_page_report_volunteer"
-        ),
+        sa.UniqueConstraint("report_id", "volunteer_id", name="uq_page_report_volunteer"),
     )
 
 
