@@ -52,8 +52,13 @@ async def client(telegram_values: dict[str, str]) -> AsyncIterator[httpx.AsyncCl
     app = create_app(settings, database=database)
     with database.session() as session:
         volunteer = staff.add_volunteer(
-            session, keyring=database.keyring, name="Vol", telegram_chat=str(VOLUNTEER_CHAT), phone=None,
-            languages="en", now=app.state.clock(),
+            session,
+            keyring=database.keyring,
+            name="Vol",
+            telegram_chat=str(VOLUNTEER_CHAT),
+            phone=None,
+            languages="en",
+            now=app.state.clock(),
         )
         staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
     async for value in running(app):
@@ -70,7 +75,9 @@ async def post(client: httpx.AsyncClient, update: dict[str, Any], secret: str | 
 
 def to_chat(chat: int, text: str) -> Any:
     return lambda call: (
-        call.method == "sendMessage" and not call.failed and call.params.get("chat_id") == chat
+        call.method == "sendMessage"
+        and not call.failed
+        and call.params.get("chat_id") == chat
         and text in call.params.get("text", "")
     )
 
@@ -113,7 +120,9 @@ async def test_a_replayed_update_is_stored_once(client: httpx.AsyncClient, fake:
     assert len([c for c in fake.calls("sendMessage") if c.params.get("chat_id") == PERSON]) == 1
 
 
-async def test_a_report_over_the_webhook_is_paged_acknowledged_and_visible(client: httpx.AsyncClient, fake: FakeBotAPI) -> None:
+async def test_a_report_over_the_webhook_is_paged_acknowledged_and_visible(
+    client: httpx.AsyncClient, fake: FakeBotAPI
+) -> None:
     first = [command_update(1, PERSON, "/start"), location_update(2, PERSON, 54.61, 25.02)]
     for update in first:
         assert await post(client, update) == 200
@@ -122,14 +131,24 @@ async def test_a_report_over_the_webhook_is_paged_acknowledged_and_visible(clien
     page = await fake.wait_for_async(to_chat(VOLUNTEER_CHAT, "Distress report"))
     assert "54.61" not in page.params["text"]
     ack_data = page.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-    rest = [text_update(3, PERSON, "6"), text_update(4, PERSON, "3"), callback_update(5, PERSON, "a:pregnant:no"),
-            text_update(6, PERSON, "no"), text_update(7, PERSON, "yes"), text_update(8, PERSON, "water food")]
+    rest = [
+        text_update(3, PERSON, "6"),
+        text_update(4, PERSON, "3"),
+        callback_update(5, PERSON, "a:pregnant:no"),
+        text_update(6, PERSON, "no"),
+        text_update(7, PERSON, "yes"),
+        text_update(8, PERSON, "water food"),
+    ]
     for update in rest:
         assert await post(client, update) == 200
     done = await fake.wait_for_async(to_chat(PERSON, "Stay where you are"), timeout=15)
-    reference = next(word.rstrip(".") for word in done.params["text"].split() if word.count("-") == 1 and len(word) >= 7)
+    reference = next(
+        word.rstrip(".") for word in done.params["text"].split() if word.count("-") == 1 and len(word) >= 7
+    )
     assert await post(client, callback_update(9, VOLUNTEER_CHAT, ack_data)) == 200
-    answer = await fake.wait_for_async(lambda c: c.method == "answerCallbackQuery" and "You have this case" in c.params.get("text", ""))
+    answer = await fake.wait_for_async(
+        lambda c: c.method == "answerCallbackQuery" and "You have this case" in c.params.get("text", "")
+    )
     assert answer.params["callback_query_id"] == "cbq-9"
     pin = await fake.wait_for_async(lambda c: c.method == "sendLocation" and c.params["chat_id"] == VOLUNTEER_CHAT)
     assert (pin.params["latitude"], pin.params["longitude"]) == (54.61, 25.02)
@@ -142,7 +161,9 @@ async def test_a_report_over_the_webhook_is_paged_acknowledged_and_visible(clien
     assert body["location"]["lat"] == 54.61 and body["needs"] == ["water", "food"]
 
 
-async def test_429_from_telegram_is_honoured_and_the_message_still_arrives(client: httpx.AsyncClient, fake: FakeBotAPI) -> None:
+async def test_429_from_telegram_is_honoured_and_the_message_still_arrives(
+    client: httpx.AsyncClient, fake: FakeBotAPI
+) -> None:
     fake.fail_next("sendMessage", status=429, retry_after=1)
     assert await post(client, command_update(1, PERSON, "/start")) == 200
     failed = await fake.wait_for_async(lambda c: c.method == "sendMessage" and c.failed)
@@ -180,3 +201,15 @@ def _token(client: httpx.AsyncClient, role: str) -> str:
     database: db.Database = client.app.state.database  # type: ignore[attr-defined]
     with database.session() as session:
         return staff.create_token(session, name="test", role=role, now=client.app.state.clock())  # type: ignore[attr-defined]
+
+
+async def test_the_audit_trail_is_for_coordinators_only(client: httpx.AsyncClient, fake: FakeBotAPI) -> None:
+    for update in [command_update(1, PERSON, "/start"), location_update(2, PERSON, 54.61, 25.02)]:
+        assert await post(client, update) == 200
+    page = await fake.wait_for_async(to_chat(VOLUNTEER_CHAT, "Distress report"))
+    reference = page.params["text"].split()[3]
+    volunteer = {"Authorization": f"Bearer {_token(client, 'volunteer')}"}
+    coordinator = {"Authorization": f"Bearer {_token(client, 'coordinator')}"}
+    assert (await client.get(f"/api/v1/reports/{reference}/audit", headers=volunteer)).status_code == 403
+    trail = (await client.get(f"/api/v1/reports/{reference}/audit", headers=coordinator)).json()
+    assert [event["action"] for event in trail] == ["report_created", "paged"]

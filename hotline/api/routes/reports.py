@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query
 from sqlmodel import col, select
 
-from hotline.api.deps import CurrentToken, SessionDep
+from hotline.api.deps import Coordinator, CurrentToken, SessionDep
 from hotline.storage import reports
-from hotline.storage.models import Report
+from hotline.storage.models import AuditEvent, Report
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -35,3 +35,13 @@ def get_report(reference: str, session: SessionDep, token: CurrentToken) -> dict
     if report is None:
         raise HTTPException(404, "no such report")
     return reports.report_json(report)
+
+
+@router.get("/{reference}/audit")
+def report_audit(reference: str, session: SessionDep, token: Coordinator) -> list[dict[str, Any]]:
+    """Return who did what on a report and when (coordinators only)."""
+    report = reports.find_report(session, reference=reference)
+    if report is None:
+        raise HTTPException(404, "no such report")
+    events = session.exec(select(AuditEvent).where(AuditEvent.report_id == report.id).order_by(col(AuditEvent.id)))
+    return [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail} for e in events]
