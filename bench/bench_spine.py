@@ -245,7 +245,11 @@ class Server:
         self._log_file = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hotline", "serve"],
-            cwd=ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def alive(self) -> bool:
@@ -273,8 +277,11 @@ class Server:
 
     def log_problems(self) -> list[str]:
         with contextlib.suppress(OSError):
-            return [line for line in self.log_path.read_text(errors="replace").splitlines()
-                    if " WARNING " in line or " ERROR " in line or "Traceback" in line]
+            return [
+                line
+                for line in self.log_path.read_text(errors="replace").splitlines()
+                if " WARNING " in line or " ERROR " in line or "Traceback" in line
+            ]
         return []
 
 
@@ -390,8 +397,10 @@ class DonePoller:
 def warm_up(port: int, probe: Engine, fake: FakeBotAPI) -> None:
     """One ``/start`` from a chat outside the measured set (no fact, so no page): warms every path once."""
     response = httpx.post(
-        f"http://127.0.0.1:{port}/webhooks/telegram", json=command_update(None, WARM_UP_CHAT, "/start"),
-        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}, timeout=30,
+        f"http://127.0.0.1:{port}/webhooks/telegram",
+        json=command_update(None, WARM_UP_CHAT, "/start"),
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        timeout=30,
     )
     if response.status_code != 200:
         raise RuntimeError(f"warm-up update got HTTP {response.status_code}")
@@ -469,8 +478,13 @@ def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path) -> Fi
             db.upgrade(database)
             with database.session() as session:
                 volunteer = staff.add_volunteer(
-                    session, keyring=database.keyring, name="Bench Volunteer", telegram_chat=str(VOLUNTEER_CHAT),
-                    phone=None, languages="en", now=datetime.now(UTC),
+                    session,
+                    keyring=database.keyring,
+                    name="Bench Volunteer",
+                    telegram_chat=str(VOLUNTEER_CHAT),
+                    phone=None,
+                    languages="en",
+                    now=datetime.now(UTC),
                 )
                 staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
             log(f"{backend.name}: migrated, volunteer {volunteer.id} on duty (chat {VOLUNTEER_CHAT})")
@@ -478,8 +492,11 @@ def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path) -> Fi
             env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
             env.update(values)
             server = Server(env, workdir / f"serve-{backend.name}.log", port)
-            probe = create_engine(db.normalize_url(backend.url), pool_size=2, max_overflow=2) \
-                if backend.name == "postgresql" else create_engine(backend.url, connect_args={"timeout": 30})
+            probe = (
+                create_engine(db.normalize_url(backend.url), pool_size=2, max_overflow=2)
+                if backend.name == "postgresql"
+                else create_engine(backend.url, connect_args={"timeout": 30})
+            )
             poller: DonePoller | None = None
             try:
                 server.start()
@@ -500,12 +517,15 @@ def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path) -> Fi
                 figures.errors += load.errors
                 figures.ack = load.latencies
                 figures.load_seconds = load.finished - load.started
-                log(f"{backend.name}: {len(load.latencies)} updates acknowledged in {secs(figures.load_seconds)}"
-                    f" ({figures.done_at_load_end} already done)")
+                log(
+                    f"{backend.name}: {len(load.latencies)} updates acknowledged in {secs(figures.load_seconds)}"
+                    f" ({figures.done_at_load_end} already done)"
+                )
                 if not poller.wait(args.process_timeout):
                     figures.errors.append(
                         f"only {poller.last_count}/{total_events} events done after {args.process_timeout:.0f}s"
-                        f" ({poller.failed} failed)")
+                        f" ({poller.failed} failed)"
+                    )
                 if poller.all_done_at is not None:
                     figures.processing_seconds = poller.all_done_at - load.started
                     figures.events_per_second = total_events / figures.processing_seconds
@@ -518,8 +538,10 @@ def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path) -> Fi
                     log(f"{backend.name}: outbox empty {secs(figures.outbox_empty_after)} after the first POST")
                 else:
                     left = count_scalar(probe, outbox_sql)
-                    figures.errors.append(f"outbox still had {left} unsent messages after the settle timeout"
-                                          f" ({args.settle_timeout:.0f}s); figures below cover what arrived")
+                    figures.errors.append(
+                        f"outbox still had {left} unsent messages after the settle timeout"
+                        f" ({args.settle_timeout:.0f}s); figures below cover what arrived"
+                    )
                 failed_sql = "SELECT count(*) FROM message WHERE direction = 'out' AND status = 'failed'"
                 failed_out = count_scalar(probe, failed_sql)
                 if failed_out:
@@ -531,7 +553,8 @@ def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path) -> Fi
                 problems = server.log_problems()
                 if problems:
                     figures.notes.append(
-                        f"server log had {len(problems)} WARNING/ERROR lines, e.g.: {problems[0][:200]}")
+                        f"server log had {len(problems)} WARNING/ERROR lines, e.g.: {problems[0][:200]}"
+                    )
                 probe.dispose()
 
             references, figures.complete_reports = report_references(database)
@@ -552,8 +575,13 @@ def report_references(database: db.Database) -> tuple[dict[int, str], int]:
             with contextlib.suppress(TypeError, ValueError):
                 mapping[int(contact.address)] = report.reference
             people, needs = report.people or {}, report.needs or []
-            if people.get("total") == 5 and people.get("children") == 1 and people.get("pregnant") is False \
-                    and report.asylum_intent == "yes" and needs == ["water"]:
+            if (
+                people.get("total") == 5
+                and people.get("children") == 1
+                and people.get("pregnant") is False
+                and report.asylum_intent == "yes"
+                and needs == ["water"]
+            ):
                 complete += 1
     return mapping, complete
 
@@ -645,8 +673,10 @@ def stats_row(values: list[float], fmt: Callable[[float | None], str]) -> tuple[
 
 
 def print_timeline(figures: Figures) -> None:
-    print(f"\nBot API sends per second after the first POST ({figures.backend}):"
-          " person-chat messages / button answers / volunteer-chat pages+edits")
+    print(
+        f"\nBot API sends per second after the first POST ({figures.backend}):"
+        " person-chat messages / button answers / volunteer-chat pages+edits"
+    )
     for second, person, buttons, volunteer in figures.timeline:
         bar = "#" * person + "+" * buttons + "V" * volunteer
         print(f"  {second:>3}s {person:>3} {buttons:>3} {volunteer:>2}  {bar}")
@@ -668,38 +698,55 @@ def print_figures(all_figures: list[Figures]) -> None:
     add("   all updates acknowledged after", [secs(f.load_seconds) for f in all_figures])
     add("   events already done by then", [f"{f.done_at_load_end}/{f.events}" for f in all_figures])
     add("", ["" for _ in all_figures])
-    add("2. events fully processed / s", [
-        f"{f.events_per_second:,.1f} /s" if f.events_per_second else "-" for f in all_figures])
+    add(
+        "2. events fully processed / s",
+        [f"{f.events_per_second:,.1f} /s" if f.events_per_second else "-" for f in all_figures],
+    )
     add("   first POST -> all events done", [secs(f.processing_seconds) for f in all_figures])
     add("   sendMessage calls (all chats)", [str(f.send_message_count) for f in all_figures])
-    add("   sendMessage / s (first POST->last)", [
-        f"{f.send_message_rate:,.1f} /s" if f.send_message_rate else "-" for f in all_figures])
-    add("   person-chat sends / s", [
-        f"{f.person_rate:,.1f} /s over {secs(f.person_span)}" if f.person_rate else "-" for f in all_figures])
-    add("   all Bot API sends / s (incl. edits,", [
-        f"{f.all_sends_rate:,.1f} /s" if f.all_sends_rate else "-" for f in all_figures])
+    add(
+        "   sendMessage / s (first POST->last)",
+        [f"{f.send_message_rate:,.1f} /s" if f.send_message_rate else "-" for f in all_figures],
+    )
+    add(
+        "   person-chat sends / s",
+        [f"{f.person_rate:,.1f} /s over {secs(f.person_span)}" if f.person_rate else "-" for f in all_figures],
+    )
+    add(
+        "   all Bot API sends / s (incl. edits,",
+        [f"{f.all_sends_rate:,.1f} /s" if f.all_sends_rate else "-" for f in all_figures],
+    )
     add("     button answers, locations)", ["" for _ in all_figures])
     add("   peak sends in any 1 s window", [str(f.peak_window) for f in all_figures])
-    add("   volunteer-chat calls (1 chat)", [
-        f"{f.volunteer_calls} over {secs(f.volunteer_span)}" for f in all_figures])
+    add("   volunteer-chat calls (1 chat)", [f"{f.volunteer_calls} over {secs(f.volunteer_span)}" for f in all_figures])
     add("   first POST -> outbox empty", [secs(f.outbox_empty_after) for f in all_figures])
     add("", ["" for _ in all_figures])
     add("3. update acked -> bot reply p50", [stats_row(f.reply_latency, secs)[0] for f in all_figures])
     add("   update acked -> bot reply p99", [stats_row(f.reply_latency, secs)[1] for f in all_figures])
-    add("   update acked -> bot reply max", [
-        stats_row(f.reply_latency, secs)[2] + f" ({stats_row(f.reply_latency, secs)[3]})" for f in all_figures])
+    add(
+        "   update acked -> bot reply max",
+        [stats_row(f.reply_latency, secs)[2] + f" ({stats_row(f.reply_latency, secs)[3]})" for f in all_figures],
+    )
     add("   replies missing", [str(f.replies_missing) for f in all_figures])
     add("", ["" for _ in all_figures])
     add("4. first fact -> page p50", [stats_row(f.first_fact_to_page, secs)[0] for f in all_figures])
     add("   first fact -> page p99", [stats_row(f.first_fact_to_page, secs)[1] for f in all_figures])
-    add("   first fact -> page max", [
-        stats_row(f.first_fact_to_page, secs)[2] + f" ({stats_row(f.first_fact_to_page, secs)[3]})"
-        for f in all_figures])
+    add(
+        "   first fact -> page max",
+        [
+            stats_row(f.first_fact_to_page, secs)[2] + f" ({stats_row(f.first_fact_to_page, secs)[3]})"
+            for f in all_figures
+        ],
+    )
     add("   last answer -> page updated p50", [stats_row(f.last_answer_to_page, secs)[0] for f in all_figures])
     add("   last answer -> page updated p99", [stats_row(f.last_answer_to_page, secs)[1] for f in all_figures])
-    add("   last answer -> page updated max", [
-        stats_row(f.last_answer_to_page, secs)[2] + f" ({stats_row(f.last_answer_to_page, secs)[3]})"
-        for f in all_figures])
+    add(
+        "   last answer -> page updated max",
+        [
+            stats_row(f.last_answer_to_page, secs)[2] + f" ({stats_row(f.last_answer_to_page, secs)[3]})"
+            for f in all_figures
+        ],
+    )
     add("   pages / final pages missing", [f"{f.pages_missing} / {f.final_pages_missing}" for f in all_figures])
     add("   complete reports in DB", [f"{f.complete_reports}/{f.conversations}" for f in all_figures])
     add("", ["" for _ in all_figures])
@@ -734,10 +781,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--startup-timeout", type=float, default=30.0)
     parser.add_argument("--load-timeout", type=float, default=90.0, help="bound on the whole POST phase")
     parser.add_argument("--process-timeout", type=float, default=60.0, help="bound on waiting for all events done")
-    parser.add_argument("--settle-timeout", type=float, default=90.0,
-                        help="bound on waiting for the outbox to empty (the volunteer chat drains at 1 msg/s)")
-    parser.add_argument("--think-time", type=float, default=0.0,
-                        help="pause per chat between updates (default 0: next update as soon as the POST returns)")
+    parser.add_argument(
+        "--settle-timeout",
+        type=float,
+        default=90.0,
+        help="bound on waiting for the outbox to empty (the volunteer chat drains at 1 msg/s)",
+    )
+    parser.add_argument(
+        "--think-time",
+        type=float,
+        default=0.0,
+        help="pause per chat between updates (default 0: next update as soon as the POST returns)",
+    )
     parser.add_argument("--timeline", action="store_true", help="also print Bot API sends per second")
     args = parser.parse_args(argv)
     if args.conversations < 1:
@@ -746,8 +801,10 @@ def main(argv: list[str] | None = None) -> int:
     print("Border Hotline spine benchmark")
     for label, value in machine_info():
         print(f"  {label:<30} {value}")
-    print(f"  {'conversations':<30} {args.conversations} chats x {len(SCRIPT)} updates, {args.clients} HTTP clients,"
-          f" think time {args.think_time:g} s")
+    print(
+        f"  {'conversations':<30} {args.conversations} chats x {len(SCRIPT)} updates, {args.clients} HTTP clients,"
+        f" think time {args.think_time:g} s"
+    )
     print(f"  {'sender limits (product)':<30} 1 msg/s per chat, 30 msg/s overall; ONE volunteer chat gets every page")
     print(flush=True)
 

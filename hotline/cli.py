@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from datetime import UTC, datetime
 
@@ -56,9 +57,8 @@ def serve() -> None:
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
     if not settings.telegram_enabled:
-        click.echo(
-            "No HOTLINE_TELEGRAM_TOKEN: Telegram is off; pages are printed here. Try `hotline chat` in another terminal."
-        )
+        click.echo("No HOTLINE_TELEGRAM_TOKEN: Telegram is off and pages are printed here.")
+        click.echo("Talk to the bot with `hotline chat` in another terminal.")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False)
 
 
@@ -73,6 +73,8 @@ def chat(style: str, lang: str | None, address: str | None) -> None:
     from hotline.bot.chat import run_chat
 
     settings = _settings()
+    if logging.getLogger().level < logging.WARNING:  # keep the conversation readable
+        logging.getLogger().setLevel(logging.WARNING)
     database = _database(migrate=True)
     asyncio.run(run_chat(settings, database, style=style, language=lang, address=address))
 

@@ -171,7 +171,7 @@ def decode_key(text: str) -> bytes:
     if is_placeholder(text):
         raise ValueError("a key is a placeholder")
     try:
-        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        key = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (ValueError, TypeError) as exc:
         raise ValueError("a key is not valid base64") from exc
     if len(key) != 32:

@@ -20,9 +20,23 @@ def test_the_template_matches_the_code_and_the_flows(tmp_path: Path) -> None:
     fresh = tmp_path / "messages.pot"
     pybabel = Path(sys.executable).parent / "pybabel"
     subprocess.run(
-        [str(pybabel), "-q", "extract", "--mapping-file", "babel.cfg", "-k", "N_", "-k", "translate", "--no-location",
-         "--output-file", str(fresh), "."],
-        cwd=ROOT, check=True,
+        [
+            str(pybabel),
+            "-q",
+            "extract",
+            "--mapping-file",
+            "babel.cfg",
+            "-k",
+            "N_",
+            "-k",
+            "translate",
+            "--no-location",
+            "--output-file",
+            str(fresh),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
     )
     committed = msgids(ROOT / "hotline" / "locales" / "messages.pot")
     assert msgids(fresh) == committed, "run scripts/extract-messages"

@@ -54,8 +54,13 @@ async def drive(values: dict[str, str], fake: FakeBotAPI) -> db.Database:
     app = create_app(settings, database=database)
     with database.session() as session:
         volunteer = staff.add_volunteer(
-            session, keyring=database.keyring, name=MARKERS["volunteer name"], telegram_chat=str(VOLUNTEER_CHAT),
-            phone=MARKERS["volunteer phone"], languages="en", now=app.state.clock(),
+            session,
+            keyring=database.keyring,
+            name=MARKERS["volunteer name"],
+            telegram_chat=str(VOLUNTEER_CHAT),
+            phone=MARKERS["volunteer phone"],
+            languages="en",
+            now=app.state.clock(),
         )
         staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
     updates = [
@@ -71,16 +76,24 @@ async def drive(values: dict[str, str], fake: FakeBotAPI) -> db.Database:
         text_update(10, PERSON_CHAT, "water"),
         text_update(11, PERSON_CHAT, MARKERS["follow-up words"]),
     ]
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            for update in updates:
-                response = await client.post("/webhooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
-                assert response.status_code == 200
-            page = await fake.wait_for_async(lambda c: c.params.get("chat_id") == VOLUNTEER_CHAT and c.method == "sendMessage")
-            ack = page.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-            await client.post("/webhooks/telegram", json=callback_update(12, VOLUNTEER_CHAT, ack), headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
-            await fake.wait_for_async(lambda c: c.method == "sendLocation", timeout=20)
-            await fake.wait_for_async(lambda c: "added this to your report" in c.params.get("text", ""), timeout=30)
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for update in updates:
+            response = await client.post(
+                "/webhooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            )
+            assert response.status_code == 200
+        page = await fake.wait_for_async(
+            lambda c: c.params.get("chat_id") == VOLUNTEER_CHAT and c.method == "sendMessage"
+        )
+        ack = page.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        await client.post(
+            "/webhooks/telegram",
+            json=callback_update(12, VOLUNTEER_CHAT, ack),
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+        await fake.wait_for_async(lambda c: c.method == "sendLocation", timeout=20)
+        await fake.wait_for_async(lambda c: "added this to your report" in c.params.get("text", ""), timeout=30)
     return database
 
 

@@ -39,14 +39,17 @@ ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 
 
 def current_token(
-    session: SessionDep, clock: ClockDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    database: DatabaseDep, clock: ClockDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> ApiToken:
-    """Authenticate the bearer token."""
-    token = staff.find_token(session, token=credentials.credentials) if credentials else None
-    if token is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or missing token", {"WWW-Authenticate": "Bearer"})
-    token.last_used_at = clock()
-    session.add(token)
+    """Authenticate the bearer token and note its use in a transaction of its own (kept even if the request fails)."""
+    with database.session() as session:
+        token = staff.find_token(session, token=credentials.credentials) if credentials else None
+        if token is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "invalid or missing token", {"WWW-Authenticate": "Bearer"}
+            )
+        token.last_used_at = clock()
+        session.add(token)
     return token
 
 

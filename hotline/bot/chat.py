@@ -50,10 +50,11 @@ async def run_chat(
     style: str = "telegram",
     language: str | None = None,
     address: str | None = None,
-    stdin: TextIO = sys.stdin,
-    stdout: TextIO = sys.stdout,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
 ) -> None:
     """Run one terminal conversation until the person leaves."""
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     address = address or f"terminal-{secrets.token_hex(3)}"
     console = ConsoleChannel(style=style, stream=stdout)
     dispatcher = Dispatcher(database=database, settings=settings, flow=load_builtin("distress"), clock=utcnow)

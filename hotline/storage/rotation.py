@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import LargeBinary, select, type_coerce, update
+from typing import Any
+
+from sqlalchemy import Column, LargeBinary, Table, select, type_coerce, update
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -24,19 +26,18 @@ def rotate_keys(database: Database) -> int:
     return changed
 
 
-def _reseal_column(database: Database, connection: Connection, table: object, column: object) -> int:
+def _reseal_column(database: Database, connection: Connection, table: Table, column: Column[Any]) -> int:
     keyring, purpose = database.keyring, column.type.purpose  # type: ignore[attr-defined]
-    primary = table.primary_key.columns.values()[0]  # type: ignore[attr-defined]
+    primary = next(iter(table.primary_key.columns))
     raw = type_coerce(column, LargeBinary)
-    rows = connection.execute(select(primary, raw).where(column.isnot(None))).all()  # type: ignore[attr-defined]
+    rows = connection.execute(select(primary, raw).where(column.is_not(None))).all()
     changed = 0
     for key, sealed in rows:
         if keyring.is_current(bytes(sealed)):
             continue
         resealed = keyring.seal(keyring.open(bytes(sealed), purpose), purpose)
-        connection.execute(
-            update(table).where(primary == key).values({column.name: type_coerce(resealed, LargeBinary)})
-        )  # type: ignore[arg-type, attr-defined]
+        statement = update(table).where(primary == key).values({column.name: type_coerce(resealed, LargeBinary)})
+        connection.execute(statement)
         changed += 1
     return changed
 

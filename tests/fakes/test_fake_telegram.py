@@ -256,7 +256,7 @@ async def test_injected_403_raises_forbidden(fake: FakeBotAPI, bot: Bot) -> None
 async def test_injected_400_and_500_with_count(fake: FakeBotAPI, bot: Bot) -> None:
     """count=N fails N calls; 400 is BadRequest and 500 a NetworkError."""
     fake.fail_next("sendLocation", status=400)
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_location(CHAT_ID, latitude=1.0, longitude=2.0)
     fake.fail_next("sendMessage", status=500, count=2)
     for _ in range(2):

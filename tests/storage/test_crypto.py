@@ -52,7 +52,10 @@ def test_the_newest_key_seals_and_older_keys_still_open() -> None:
 def test_blind_indexes_are_keyed_stable_and_cover_every_key() -> None:
     both = KeyRing([NEW, OLD])
     assert both.blind_index("telegram:42") == KeyRing([NEW]).blind_index("telegram:42")
-    assert both.blind_indexes("telegram:42") == [KeyRing([NEW]).blind_index("telegram:42"), KeyRing([OLD]).blind_index("telegram:42")]
+    assert both.blind_indexes("telegram:42") == [
+        KeyRing([NEW]).blind_index("telegram:42"),
+        KeyRing([OLD]).blind_index("telegram:42"),
+    ]
     assert both.blind_index("telegram:42") != both.blind_index("telegram:43")
 
 

@@ -18,9 +18,17 @@ from tests.conftest import FakeClock
 
 def put(database: Database, clock: FakeClock, key: str, text: str) -> int:
     with database.session() as session:
-        return outbox.enqueue(
-            session, kind="reply", channel="telegram", recipient_key=key, body={"to": key, "text": text}, now=clock()
-        ).id or 0
+        return (
+            outbox.enqueue(
+                session,
+                kind="reply",
+                channel="telegram",
+                recipient_key=key,
+                body={"to": key, "text": text},
+                now=clock(),
+            ).id
+            or 0
+        )
 
 
 def claim(database: Database, clock: FakeClock, **options: object) -> list[str]:
@@ -68,7 +76,9 @@ def test_a_dead_senders_lease_runs_out_and_the_message_goes_again_flagged(databa
 
 def sender(database: Database, clock: FakeClock, channel: FakeChannel) -> OutboxSender:
     return OutboxSender(
-        database=database, channels={"telegram": channel}, clock=clock,
+        database=database,
+        channels={"telegram": channel},
+        clock=clock,
         limiter=RateLimiter(per_chat_interval=0, per_second=1000),
     )
 
@@ -86,7 +96,9 @@ def test_a_temporary_failure_is_retried_after_the_providers_wait(database: Datab
     assert status(database, message_id).status == "sent" and channel.texts() == ["hello"]
 
 
-def test_a_permanent_failure_is_kept_visible_and_does_not_block_the_next_message(database: Database, clock: FakeClock) -> None:
+def test_a_permanent_failure_is_kept_visible_and_does_not_block_the_next_message(
+    database: Database, clock: FakeClock
+) -> None:
     channel = FakeChannel(name="telegram", failures=[PermanentFailure("forbidden")])
     failed = put(database, clock, "a", "one")
     put(database, clock, "a", "two")

@@ -107,7 +107,10 @@ class Server:
             log.write(f"\n===== start {self.starts + 1} =====\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hotline", "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "hotline", "serve"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
         self.starts += 1
@@ -231,8 +234,10 @@ def unsettled(database: db.Database) -> tuple[int, int]:
     """Return (pending inbound events, outbound messages not yet settled)."""
     with database.session() as session:
         events = inbox.pending_count(session)
-        query = select(func.count()).select_from(Message).where(
-            Message.direction == "out", col(Message.status).in_(("pending", "sending"))
+        query = (
+            select(func.count())
+            .select_from(Message)
+            .where(Message.direction == "out", col(Message.status).in_(("pending", "sending")))
         )
         return events, int(session.exec(query).one())
 
@@ -265,8 +270,13 @@ def crash_env(database_url: str, tmp_path: Path, fake: FakeBotAPI) -> Iterator[d
     db.upgrade(database)
     with database.session() as session:
         volunteer = staff.add_volunteer(
-            session, keyring=database.keyring, name="Vol Unteer", telegram_chat=str(VOLUNTEER_CHAT), phone=None,
-            languages="en", now=_now(),
+            session,
+            keyring=database.keyring,
+            name="Vol Unteer",
+            telegram_chat=str(VOLUNTEER_CHAT),
+            phone=None,
+            languages="en",
+            now=_now(),
         )
         staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
     database.dispose()

@@ -102,8 +102,14 @@ def fill_inbox(database: db.Database, rng: random.Random) -> int:
             address = rng.choice([a for a, q in queues.items() if q])
             kind, payload = queues[address].pop(0)
             event_id = inbox.store_event(
-                session, keyring=database.keyring, channel="telegram", provider_id=f"w{stored}", address=address,
-                kind=kind, payload=payload, now=utcnow(),
+                session,
+                keyring=database.keyring,
+                channel="telegram",
+                provider_id=f"w{stored}",
+                address=address,
+                kind=kind,
+                payload=payload,
+                now=utcnow(),
             )
             assert event_id is not None
             stored += 1
@@ -118,8 +124,11 @@ def run_workers(env: dict[str, str], directory: Path, log: Path) -> list[dict[st
             for _ in range(WORKERS):
                 procs.append(
                     subprocess.Popen(
-                        [sys.executable, "-c", WORKER, str(directory)], env=env, stdout=output,
-                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                        [sys.executable, "-c", WORKER, str(directory)],
+                        env=env,
+                        stdout=output,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
                     )
                 )
         deadline = time.monotonic() + START_TIMEOUT
