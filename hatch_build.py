@@ -10,7 +10,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 
 class CompileCatalogues(BuildHookInterface):  # type: ignore[type-arg]
-    """Compile every ``hotline/locales/<lang>/LC_MESSAGES/messages.po`` found."""
+    """Compile every ``hotline/locales/<lang>/LC_MESSAGES/<domain>.po`` found."""
 
     PLUGIN_NAME = "custom"
 
@@ -19,7 +19,7 @@ class CompileCatalogues(BuildHookInterface):  # type: ignore[type-arg]
         from babel.messages.pofile import read_po
 
         out = Path(tempfile.mkdtemp(prefix="hotline-mo-"))
-        for po in Path(self.root, "hotline", "locales").glob("*/LC_MESSAGES/messages.po"):
+        for po in Path(self.root, "hotline", "locales").glob("*/LC_MESSAGES/*.po"):
             with po.open("rb") as source:
                 catalogue = read_po(source)
             target = out / po.relative_to(self.root).with_suffix(".mo")

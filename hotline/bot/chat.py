@@ -62,7 +62,9 @@ async def run_chat(
         contact = inbox.find_or_create_contact(
             session, keyring=database.keyring, channel=NAME, address=address, now=utcnow()
         )
-        contact.language = language or contact.language
+        if language:
+            contact.language = language
+            contact.profile = {**(contact.profile or {}), "language_source": "chosen"}
         key = contact.address_index
         nobody = not staff.on_duty(session)
     sender = OutboxSender(

@@ -15,22 +15,23 @@ from typing import Any
 
 from sqlmodel import Session
 
-from hotline.bot import paging
-from hotline.bot.i18n import use_locale
+from hotline.bot import language, paging
+from hotline.bot.i18n import translate, use_locale
+from hotline.bot.outgoing import answer_button, send_to_contact
 from hotline.bot.replies import reply_body
+from hotline.bot.volunteers import handle_volunteer_event
 from hotline.flows import engine
 from hotline.flows.model import N_, Flow
 from hotline.settings import Settings
-from hotline.storage import inbox, outbox, reports, staff
+from hotline.storage import inbox, reports, staff
 from hotline.storage.db import Database
-from hotline.storage.models import Contact, Conversation, InboundEvent, Message, Report, Volunteer
+from hotline.storage.models import Contact, Conversation, InboundEvent, Message, Report
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 UNSUPPORTED = N_("I can read text and locations only. Please write, or send your location.")
 SORRY = N_("Sorry, something went wrong on our side. A volunteer has been told and will write to you.")
-VOLUNTEER_HELP = N_("This chat receives pages. Press Acknowledge on a page to take the case.")
 
 
 class Dispatcher:
@@ -77,7 +78,10 @@ class Dispatcher:
         if event.channel == "telegram":
             volunteer = staff.find_volunteer_by_chat(session, keyring=self.database.keyring, chat_id=contact.address)
         if volunteer is not None:
-            self._volunteer_event(session, volunteer, contact, event, payload, now)
+            handle_volunteer_event(
+                session, database=self.database, volunteer=volunteer, contact=contact, event=event,
+                payload=payload, now=now, telegram=self.settings.telegram_enabled,
+            )  # fmt: skip
         else:
             self._person_event(session, contact, event, payload, now)
         inbox.mark_done(session, event=event, now=now)
@@ -85,53 +89,64 @@ class Dispatcher:
     def _person_event(
         self, session: Session, contact: Contact, event: InboundEvent, payload: dict[str, Any], now: datetime
     ) -> None:
-        conversation, report = self._conversation(session, contact, payload, now)
-        flow_event = to_flow_event(event.kind, payload)
+        new_contact = contact.language is None
+        if new_contact or (contact.profile or {}).get("language_source") in language.WEAK_SOURCES:
+            self._guess_language(contact, event, payload)
+        conversation, report = self._conversation(session, contact, now)
+        report.language = contact.language or report.language
+        if language.asks_for_menu(event.kind, payload):
+            self._send_menu(session, contact, report, now)
+            return
+        picked = language.chosen(event.kind, payload)
+        flow_event = engine.Repeat() if picked else to_flow_event(event.kind, payload)
+        if picked:
+            self._set_language(contact, report, picked, "chosen")
         if flow_event is None:
             self._unsupported(session, contact, event, report, payload, now)
             return
+        if new_contact and contact.language is None:
+            self._send_menu(session, contact, report, now)
         state, effects = engine.step(self.flow, conversation.state or {}, flow_event, now)
+        if picked:
+            effects = [engine.Say(language.CHOSEN), *effects]
         handoff = self._apply(session, report, effects, now)
         self._reply(session, contact, event, report, effects, payload, now)
         conversation.state, conversation.node, conversation.updated_at = state, state["node"], now
-        session.add(conversation)
-        session.add(report)
+        session.add_all([conversation, report, contact])
         session.flush()
         paging.page_report(
-            session,
-            keyring=self.database.keyring,
-            report=report,
-            now=now,
-            telegram=self.settings.telegram_enabled,
-            handoff=handoff,
-        )
+            session, keyring=self.database.keyring, report=report, now=now,
+            telegram=self.settings.telegram_enabled, handoff=handoff,
+        )  # fmt: skip
 
-    def _conversation(
-        self, session: Session, contact: Contact, payload: dict[str, Any], now: datetime
-    ) -> tuple[Conversation, Report]:
+    def _guess_language(self, contact: Contact, event: InboundEvent, payload: dict[str, Any]) -> None:
+        guess, source = language.first_language(contact.channel, contact.address, event.kind, payload)
+        if guess and (contact.language is None or source == "text"):
+            contact.language = guess
+            contact.profile = {**(contact.profile or {}), "language_source": source}
+
+    def _set_language(self, contact: Contact, report: Report, code: str, source: str) -> None:
+        contact.language = report.language = code
+        contact.profile = {**(contact.profile or {}), "language_source": source}
+
+    def _send_menu(self, session: Session, contact: Contact, report: Report, now: datetime) -> None:
+        send_to_contact(session, contact=contact, report=report, body=language.menu_body(), now=now)
+
+    def _conversation(self, session: Session, contact: Contact, now: datetime) -> tuple[Conversation, Report]:
         conversation = session.get(Conversation, contact.id)
         if conversation is not None and conversation.report_id is not None:
             report = session.get(Report, conversation.report_id)
             assert report is not None
             return conversation, report
-        language = contact.language or payload.get("language_code") or self.settings.default_language
         report = reports.create_report(
-            session,
-            kind=self.flow.report_kind,
-            channel=contact.channel,
-            contact_id=contact.id or 0,
-            language=language,
-            now=now,
-        )
+            session, kind=self.flow.report_kind, channel=contact.channel, contact_id=contact.id or 0,
+            language=contact.language or self.settings.default_language, now=now,
+        )  # fmt: skip
         reports.audit(session, actor="system", action="report_created", now=now, report_id=report.id)
         conversation = Conversation(
-            contact_id=contact.id or 0,
-            flow=self.flow.name,
-            node=self.flow.start,
-            state=engine.new_state(self.flow),
-            report_id=report.id,
-            updated_at=now,
-        )
+            contact_id=contact.id or 0, flow=self.flow.name, node=self.flow.start,
+            state=engine.new_state(self.flow), report_id=report.id, updated_at=now,
+        )  # fmt: skip
         session.add(conversation)
         return conversation, report
 
@@ -151,66 +166,27 @@ class Dispatcher:
         return handoff
 
     def _reply(
-        self,
-        session: Session,
-        contact: Contact,
-        event: InboundEvent,
-        report: Report,
-        effects: list[engine.Effect],
-        payload: dict[str, Any],
-        now: datetime,
-    ) -> None:
+        self, session: Session, contact: Contact, event: InboundEvent, report: Report,
+        effects: list[engine.Effect], payload: dict[str, Any], now: datetime,
+    ) -> None:  # fmt: skip
         says = [e for e in effects if isinstance(e, engine.Say)]
         toasts = [e for e in effects if isinstance(e, engine.Toast)]
         with use_locale(report.language):
             if says:
                 choices = next((s.node for s in says if s.node and self.flow.nodes[s.node].expect == "choices"), None)
                 body = reply_body(says, self._params(report), choices_node=choices)
-                self._send_to(session, contact, report, body, now)
+                send_to_contact(session, contact=contact, report=report, body=body, now=now)
             if event.kind == "button":
-                toast = paging_toast(toasts)
-                self._answer_button(session, event, contact, payload, toast, now)
+                text = translate(toasts[-1].text, **toasts[-1].params) if toasts else ""
+                answer_button(session, event=event, contact=contact, payload=payload, text=text, now=now)
 
     def _params(self, report: Report) -> dict[str, Any]:
         return {"reference": report.reference, "ngo_name": self.settings.ngo_name, "ngo_phone": self.settings.ngo_phone}
 
-    def _send_to(
-        self, session: Session, contact: Contact, report: Report | None, body: dict[str, Any], now: datetime
-    ) -> Message:
-        return outbox.enqueue(
-            session,
-            kind="reply",
-            channel=contact.channel,
-            recipient_key=contact.address_index,
-            body={"to": contact.address, **body},
-            now=now,
-            contact_id=contact.id,
-            report_id=report.id if report else None,
-        )
-
-    def _answer_button(
-        self, session: Session, event: InboundEvent, contact: Contact, payload: dict[str, Any], text: str, now: datetime
-    ) -> None:
-        body = {"to": contact.address, "callback_query_id": payload.get("callback_query_id"), "text": text}
-        outbox.enqueue(
-            session,
-            kind="button_answer",
-            channel=contact.channel,
-            recipient_key=f"button:{event.id}",
-            body=body,
-            now=now,
-            contact_id=contact.id,
-        )
-
     def _unsupported(
-        self,
-        session: Session,
-        contact: Contact,
-        event: InboundEvent,
-        report: Report,
-        payload: dict[str, Any],
-        now: datetime,
-    ) -> None:
+        self, session: Session, contact: Contact, event: InboundEvent, report: Report,
+        payload: dict[str, Any], now: datetime,
+    ) -> None:  # fmt: skip
         if event.kind == "edited_text":
             reports.add_note(report, field="edited", text=str(payload.get("text", ""))[:2000], now=now)
             session.add(report)
@@ -218,26 +194,8 @@ class Dispatcher:
         reports.add_note(report, field="unsupported", text=f"sent a {payload.get('type', 'message')}", now=now)
         session.add(report)
         with use_locale(report.language):
-            self._send_to(session, contact, report, reply_body([engine.Say(UNSUPPORTED)], {}), now)
-
-    def _volunteer_event(
-        self,
-        session: Session,
-        volunteer: Volunteer,
-        contact: Contact,
-        event: InboundEvent,
-        payload: dict[str, Any],
-        now: datetime,
-    ) -> None:
-        data = str(payload.get("data", ""))
-        if event.kind == "button" and data.startswith(paging.ACK_PREFIX):
-            toast = acknowledge_page(session, self.database, volunteer, data, now, self.settings.telegram_enabled)
-            self._answer_button(session, event, contact, payload, toast, now)
-            return
-        if event.kind == "button":
-            self._answer_button(session, event, contact, payload, "", now)
-            return
-        self._send_to(session, contact, None, {"text": VOLUNTEER_HELP, "buttons": []}, now)
+            body = reply_body([engine.Say(UNSUPPORTED)], {})
+            send_to_contact(session, contact=contact, report=report, body=body, now=now)
 
     def _record_failure(self, event_id: int, exc: Exception) -> None:
         now = self.clock()
@@ -249,66 +207,9 @@ class Dispatcher:
             contact = session.get(Contact, event.contact_id) if event else None
             reports.audit(session, actor="system", action="event_set_aside", now=now, detail=f"event {event_id}")
             if contact is not None:
-                self._send_to(session, contact, None, reply_body([engine.Say(SORRY)], {}), now)
-
-
-def acknowledge_page(
-    session: Session, database: Database, volunteer: Volunteer, data: str, now: datetime, telegram: bool
-) -> str:
-    """Let the first volunteer who acknowledges take the case; return the short answer for their button."""
-    page = _page_for(session, data)
-    if page is None or page.volunteer_id != volunteer.id:
-        return "This page is not for you."
-    report = session.get(Report, page.report_id)
-    assert report is not None
-    if not reports.acknowledge(session, report_id=report.id or 0, volunteer_id=volunteer.id or 0, now=now):
-        session.refresh(report)
-        mine = report.acknowledged_by == volunteer.id
-        return "You already have this case." if mine else "Someone else has already taken this case."
-    session.refresh(report)
-    page.status, page.acknowledged_at = "acknowledged", now
-    session.add(page)
-    reports.audit(session, actor=f"volunteer:{volunteer.id}", action="acknowledged", now=now, report_id=report.id)
-    paging.page_report(session, keyring=database.keyring, report=report, now=now, telegram=telegram)
-    _send_details(session, database, volunteer, report, now, telegram)
-    return "You have this case. Details follow."
-
-
-def _page_for(session: Session, data: str) -> Any:
-    from hotline.storage.models import Page
-
-    try:
-        return session.get(Page, int(data.removeprefix(paging.ACK_PREFIX)))
-    except ValueError:
-        return None
-
-
-def _send_details(
-    session: Session, database: Database, volunteer: Volunteer, report: Report, now: datetime, telegram: bool
-) -> None:
-    channel, address, key = paging.volunteer_route(database.keyring, volunteer, telegram=telegram)
-    location = report.location or {}
-    bodies = [{"to": address, **paging.details_body(report)}]
-    if "lat" in location and channel == "telegram":
-        bodies.insert(0, {"to": address, "location": [location["lat"], location["lon"]]})
-    for body in bodies:
-        outbox.enqueue(
-            session,
-            kind="details",
-            channel=channel,
-            recipient_key=key,
-            body=body,
-            now=now,
-            volunteer_id=volunteer.id,
-            report_id=report.id,
-        )
-
-
-def paging_toast(toasts: list[engine.Toast]) -> str:
-    """Return the translated text of the last toast, or nothing."""
-    from hotline.bot.i18n import translate
-
-    return translate(toasts[-1].text, **toasts[-1].params) if toasts else ""
+                with use_locale(contact.language):
+                    body = reply_body([engine.Say(SORRY)], {})
+                    send_to_contact(session, contact=contact, report=None, body=body, now=now)
 
 
 def to_flow_event(kind: str, payload: dict[str, Any]) -> engine.Event | None:
@@ -317,7 +218,8 @@ def to_flow_event(kind: str, payload: dict[str, Any]) -> engine.Event | None:
         return engine.Location(float(payload["lat"]), float(payload["lon"]), "live" if payload.get("live") else "pin")
     if kind == "button":
         return engine.Button(str(payload.get("data", "")))
-    if kind == "command" and str(payload.get("text", "")).split()[0].split("@")[0] == "/start":
+    words = str(payload.get("text", "")).split()
+    if kind == "command" and words and words[0].split("@")[0] == "/start":
         return engine.Start()
     if kind in ("text", "command"):
         return engine.Text(str(payload.get("text", "")))
@@ -326,12 +228,6 @@ def to_flow_event(kind: str, payload: dict[str, Any]) -> engine.Event | None:
 
 def _inbound_log(event: InboundEvent, payload: dict[str, Any], now: datetime) -> Message:
     return Message(
-        direction="in",
-        kind=event.kind,
-        channel=event.channel,
-        contact_id=event.contact_id,
-        inbound_event_id=event.id,
-        body=payload,
-        status="received",
-        created_at=now,
-    )
+        direction="in", kind=event.kind, channel=event.channel, contact_id=event.contact_id,
+        inbound_event_id=event.id, body=payload, status="received", created_at=now,
+    )  # fmt: skip

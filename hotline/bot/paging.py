@@ -14,7 +14,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from hotline.bot import languages
 from hotline.bot.channels.console import PAGER
+from hotline.bot.i18n import V_, format_age, format_number, translate_for_volunteer, use_locale
 from hotline.storage import outbox, reports, staff
 from hotline.storage.crypto import KeyRing
 from hotline.storage.inbox import address_key
@@ -23,6 +25,9 @@ from hotline.storage.models import Message, Page, Report, Volunteer
 log = logging.getLogger(__name__)
 
 ACK_PREFIX = "ack:"
+ACKNOWLEDGE = V_("Acknowledge")
+SOURCES = {"pin": V_("pin"), "live": V_("live location"), "text": V_("written coordinates")}
+ASYLUM = {"yes": V_("yes"), "no": V_("no"), "unknown": V_("not known")}
 
 
 def page_report(
@@ -37,7 +42,8 @@ def page_report(
         reports.audit(session, actor="system", action="no_one_on_duty", now=now, report_id=report.id)
         return
     for volunteer in volunteers:
-        _page_one(session, keyring=keyring, report=report, volunteer=volunteer, now=now, telegram=telegram)
+        with use_locale(volunteer_language(volunteer)):
+            _page_one(session, keyring=keyring, report=report, volunteer=volunteer, now=now, telegram=telegram)
     if report.paged_at is None:
         report.paged_at = now
         reports.audit(session, actor="system", action="paged", now=now, report_id=report.id)
@@ -96,6 +102,12 @@ def _update_page(session: Session, *, page: Page, body: dict[str, Any], channel:
     )
 
 
+def volunteer_language(volunteer: Volunteer) -> str:
+    """Return the first of a volunteer's languages that volunteer texts exist in."""
+    spoken = [code.strip() for code in (volunteer.languages or "").split(",")]
+    return next((code for code in spoken if code in languages.VOLUNTEER_CODES), "en")
+
+
 def volunteer_route(keyring: KeyRing, volunteer: Volunteer, *, telegram: bool) -> tuple[str, str, str]:
     """Return the channel, address and ordering key used to reach a volunteer."""
     if telegram and volunteer.telegram_chat:
@@ -105,60 +117,88 @@ def volunteer_route(keyring: KeyRing, volunteer: Volunteer, *, telegram: bool) -
 
 
 def page_body(report: Report, now: datetime, *, page_id: int | None, acknowledged: bool) -> dict[str, Any]:
-    """Return a page's text and its Acknowledge button (until acknowledged)."""
-    buttons = [] if acknowledged or page_id is None else [[{"label": "Acknowledge", "data": f"{ACK_PREFIX}{page_id}"}]]
+    """Return a page's text and its Acknowledge button (until acknowledged), in the current locale."""
+    label = translate_for_volunteer(ACKNOWLEDGE)
+    buttons = [] if acknowledged or page_id is None else [[{"label": label, "data": f"{ACK_PREFIX}{page_id}"}]]
     return {"text": page_text(report, now, acknowledged=acknowledged), "buttons": buttons}
 
 
 def page_text(report: Report, now: datetime, *, acknowledged: bool) -> str:
     """Describe a report for a page, without names, numbers or coordinates."""
+    t = translate_for_volunteer
     people, medical = report.people or {}, report.medical or {}
-    flags = [name for name, on in _urgency_flags(people, medical) if on]
-    lines = [f"🆘 {report.kind.capitalize()} report {report.reference}"]
-    lines.append(f"⚠️ URGENT: {', '.join(flags)}" if flags else "Urgency: not known yet")
-    lines.append(f"People: {_or_unknown(people.get('total'))}, children: {_or_unknown(people.get('children'))}")
-    lines.append(f"Location: {_location_freshness(report, now)}")
-    lines.append(f"Language: {report.language or 'unknown'} · channel: {report.channel}")
+    flags = [t(name) for name, on in _urgency_flags(people, medical) if on]
+    title = V_("🆘 Distress report {reference}") if report.kind == "distress" else V_("🆘 Report {reference}")
+    lines = [t(title, reference=report.reference)]
+    lines.append(t(V_("⚠️ URGENT: {flags}"), flags=", ".join(flags)) if flags else t(V_("Urgency: not known yet")))
+    total, children = _count(people.get("total")), _count(people.get("children"))
+    lines.append(t(V_("People: {total}, children: {children}"), total=total, children=children))
+    lines.append(t(V_("Location: {freshness}"), freshness=_location_freshness(report, now)))
+    language = languages.get(report.language).native if report.language else "?"
+    lines.append(t(V_("Language: {language} · channel: {channel}"), language=language, channel=report.channel))
     if any(note.get("field") == "handoff" for note in report.notes or []):
-        lines.append("🙋 Asked to talk to a person")
-    lines.append("✅ Acknowledged" if acknowledged else "Press Acknowledge to take this case.")
+        lines.append(t(V_("🙋 Asked to talk to a person")))
+    lines.append(t(V_("✅ Acknowledged")) if acknowledged else t(V_("Press Acknowledge to take this case.")))
     return "\n".join(lines)
 
 
 def _urgency_flags(people: dict[str, Any], medical: dict[str, Any]) -> list[tuple[str, bool]]:
     return [
-        ("children", (people.get("children") or 0) > 0),
-        ("pregnant", bool(people.get("pregnant"))),
-        ("medical emergency", bool(medical.get("emergency"))),
+        (V_("children"), (people.get("children") or 0) > 0),
+        (V_("pregnant"), bool(people.get("pregnant"))),
+        (V_("medical emergency"), bool(medical.get("emergency"))),
     ]
 
 
-def _or_unknown(value: Any) -> str:
-    return "?" if value is None else str(value)
+def _count(value: Any) -> str:
+    return "?" if value is None else format_number(int(value))
 
 
 def _location_freshness(report: Report, now: datetime) -> str:
     location = report.location or {}
     if "received_at" not in location:
         words = any(note.get("field") == "location" for note in report.notes or [])
-        return "described in words only" if words else "not sent yet"
-    age = now - datetime.fromisoformat(location["received_at"])
-    minutes = max(0, int(age.total_seconds() // 60))
-    return f"{location.get('source', 'pin')}, {minutes} min old"
+        return translate_for_volunteer(V_("described in words only") if words else V_("not sent yet"))
+    age = format_age(now - datetime.fromisoformat(location["received_at"]))
+    source = translate_for_volunteer(SOURCES.get(location.get("source", "pin"), SOURCES["pin"]))
+    return translate_for_volunteer(V_("{source}, {age} old"), source=source, age=age)
 
 
 def details_body(report: Report) -> dict[str, Any]:
     """Return the case details sent only to the volunteer who acknowledged."""
+    t = translate_for_volunteer
     data = reports.report_json(report)
-    lines = [f"Case {report.reference} is yours.", f"People: {data['people']}", f"Medical: {data['medical']}"]
-    lines += [f"Asylum intent: {data['asylum_intent']}", f"Needs: {', '.join(data['needs']) or '-'}"]
-    lines += [f"Note ({n['field']}): {n['text']}" for n in data["notes"]]
+    people, medical = data["people"], data["medical"]
+    lines = [t(V_("Case {reference} is yours."), reference=report.reference)]
+    lines.append(
+        t(
+            V_("People: {total}, children: {children}"),
+            total=_count(people["total"]),
+            children=_count(people["children"]),
+        )
+    )
+    lines.append(t(V_("Pregnant: {answer}"), answer=_answer(people["pregnant"])))
+    lines.append(t(V_("Needs a doctor now: {answer}"), answer=_answer(medical["emergency"])))
+    if medical["details"]:
+        lines.append(t(V_("What is wrong: {words}"), words=medical["details"]))
+    lines.append(t(V_("Wants asylum: {answer}"), answer=t(ASYLUM[data["asylum_intent"]])))
+    lines.append(t(V_("Needs: {needs}"), needs=", ".join(data["needs"]) or "-"))
+    lines += [t(V_("Their words ({field}): {text}"), field=n["field"], text=n["text"]) for n in data["notes"]]
     location = data["location"]
     if location:
+        lat, lon = location["lat"], location["lon"]
         lines.append(
-            f"Location: {location['lat']:.6f}, {location['lon']:.6f} ({location['source']}, {location['received_at']})"
+            t(
+                V_("Location: {lat:.6f}, {lon:.6f} ({source}, {at})"),
+                lat=lat,
+                lon=lon,
+                source=location["source"],
+                at=location["received_at"],
+            )
         )
-        lines.append(
-            f"https://www.openstreetmap.org/?mlat={location['lat']:.6f}&mlon={location['lon']:.6f}#map=15/{location['lat']:.6f}/{location['lon']:.6f}"
-        )
+        lines.append(f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=15/{lat:.6f}/{lon:.6f}")
     return {"text": "\n".join(lines), "buttons": []}
+
+
+def _answer(value: bool | None) -> str:
+    return translate_for_volunteer({True: V_("yes"), False: V_("no"), None: V_("not known")}[value])

@@ -22,6 +22,7 @@ from hotline.flows.model import N_, Flow, Node, Option
 from hotline.flows.parsers import (
     in_region,
     is_implausible,
+    parse_choice,
     parse_count,
     parse_location,
     parse_many_choices,
@@ -61,6 +62,11 @@ class Start:
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """Say the current question again (for example in a newly chosen language)."""
+
+
+@dataclass(frozen=True)
 class Text:
     """Free text."""
 
@@ -83,7 +89,7 @@ class Button:
     data: str
 
 
-Event = Start | Text | Location | Button
+Event = Start | Repeat | Text | Location | Button
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,8 @@ def step(flow: Flow, state: State, event: Event, now: datetime) -> tuple[State, 
 def _handle(flow: Flow, state: State, event: Event, now: datetime, first: bool = False) -> list[Effect]:
     if isinstance(event, Start):
         return _restart(flow, state)
+    if isinstance(event, Repeat):
+        return [] if state["ended"] else _ask(flow.node(state["node"]))
     if isinstance(event, Location):
         return _location(flow, state, {"lat": event.lat, "lon": event.lon, "source": event.source}, now)
     if isinstance(event, Button):
@@ -207,7 +215,7 @@ def _answer(flow: Flow, state: State, node: Node, text: str, now: datetime) -> l
             return _advance(flow, state, node, None)
         return _retry(flow, state, node, text) if count is None else _saved(flow, state, node, count, None)
     if expect == "yes_no":
-        answer = parse_yes_no(text)
+        answer = parse_yes_no(text) or parse_choice(text, [(o.value, [o.label]) for o in YES_NO_OPTIONS])
         return _retry(flow, state, node, text) if answer is None else _yes_no(flow, state, node, answer)
     if expect == "choices":
         return _choices_text(flow, state, node, text)

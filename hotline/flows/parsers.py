@@ -445,11 +445,11 @@ _YES_NO_WORDS: dict[YesNo, str] = {
         "yes|yeah|yea|yep|yup|ye|yh|ok|okay|sure|of course|correct|affirmative|oui|ouais|ouai|bien sûr|"
         "d'accord|sí|claro|نعم|ايوه|أيوة|ايوا|أيوا|اي|إي|أجل|بلى|aywa|aiwa|naam|بله|آره|بلی|bale|areh|да|так|"
         "ага|конечно|da|evet|var|بەڵێ|بەلێ|erê|belê|haa|እወ|አዎ|አዎን|ہاں|جی|جی ہاں|haan|han|ji|ji haan|हाँ|हां|जी|"
-        "जी हाँ|जी हां|ஆம்|ஆமா|taip|tak|na pewno|هو"
+        "जी हाँ|जी हां|ஆம்|ஆமா|ஓம்|ඔව්|taip|tak|na pewno|هو"
     ),
     "no": (
         "no|nope|nah|nop|negative|not really|non|nan|لا|لأ|نه|نخیر|нет|ні|не|net|ne|hayır|yok|نەخێر|na|maya|"
-        "ኣይፋል|አይ|አይደለም|نہیں|جی نہیں|nahi|nahin|nai|नहीं|नही|जी नहीं|இல்லை|nie"
+        "ኣይፋል|አይ|አይደለም|نہیں|جی نہیں|nahi|nahin|nai|नहीं|नही|जी नहीं|இல்லை|නැහැ|නෑ|nie"
     ),
     "unknown": (
         "don't know|i don't know|i do not know|do not know|idk|dunno|not sure|i'm not sure|im not sure|unsure|"
@@ -459,7 +459,7 @@ _YES_NO_WORDS: dict[YesNo, str] = {
         "не ведаю|ня ведаю|не знаем|не знает|не уверен|не уверена|может быть|наверное|ne znayu|"
         "bilmiyorum|bilmem|emin değilim|"
         "belki|نازانم|nizanim|ma garanayo|ma aqaano|ኣይፈልጥን|አላውቅም|پتہ نہیں|معلوم نہیں|pata nahi|पता नहीं|"
-        "मालूम नहीं|தெரியாது|nežinau|nie wiem|chyba|może|نه پوهیږم|نه پوهېږم"
+        "मालूम नहीं|தெரியாது|දන්නේ නැහැ|දන්නෑ|nežinau|nie wiem|chyba|może|نه پوهیږم|نه پوهېږم"
     ),
 }
 # Too short or too common to trust unless they are the entire answer ("y no sé", "ya se fue", "la casa").

@@ -1,0 +1,74 @@
+"""Choosing the language a person is answered in.
+
+A stored choice beats everything; then the text of the first message; then Telegram's
+``language_code``; then the country of the phone number. When none of these tells, the person
+gets a short menu with each language written in its own script. ``/lang`` (or the word for
+"language" in any served language) opens the menu at any time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hotline.bot import languages
+from hotline.bot.i18n import translations_of
+from hotline.flows.detect import detect_language, language_from_code, language_from_phone
+from hotline.flows.model import N_
+
+CHOOSE = N_("Choose your language:")
+CHOSEN = N_("Thank you. I will write to you in this language.")
+# translators: one word a person can write to get the language menu (lower case)
+MENU_WORD = N_("language")
+MENU_PREFIX = "lang:"
+WEAK_SOURCES = ("client", "phone")  # a guess the first written words may still overrule
+MENU_LINES = ("en", "ar", "fa", "fr", "ru", "tr", "so", "ti")
+BUTTONS_PER_ROW = 3
+
+
+def first_language(channel: str, address: str, kind: str, payload: dict[str, Any]) -> tuple[str | None, str]:
+    """Guess a new contact's language from what we have, and say where the guess came from."""
+    if kind in ("text", "edited_text"):
+        detected = detect_language(str(payload.get("text", "")))
+        if detected:
+            return detected, "text"
+    from_client = language_from_code(payload.get("language_code"))
+    if from_client:
+        return from_client, "client"
+    if address.startswith("+"):
+        from_phone = language_from_phone(address)
+        if from_phone:
+            return from_phone, "phone"
+    return None, "none"
+
+
+def chosen(kind: str, payload: dict[str, Any]) -> str | None:
+    """Return the language picked from the menu, if this event is such a pick."""
+    data = str(payload.get("data", ""))
+    if kind == "button" and data.startswith(MENU_PREFIX):
+        code = data.removeprefix(MENU_PREFIX)
+        return code if languages.is_served(code) else None
+    return None
+
+
+def asks_for_menu(kind: str, payload: dict[str, Any]) -> bool:
+    """Tell whether a person asked to change the language."""
+    if kind not in ("text", "command"):
+        return False
+    words = str(payload.get("text", "")).strip().lower().split()
+    if len(words) != 1:
+        return False
+    return words[0].split("@")[0] in {"/lang", "/language", *menu_words()}
+
+
+def menu_words() -> set[str]:
+    """Return the word for "language" in every served language."""
+    return {word.strip().lower() for word in translations_of(MENU_WORD).values()}
+
+
+def menu_body() -> dict[str, Any]:
+    """Return the language menu: the question in several languages and one button per language."""
+    asked = translations_of(CHOOSE)
+    lines = list(dict.fromkeys(asked[code] for code in MENU_LINES if code in asked))
+    buttons = [{"label": language.native, "data": f"{MENU_PREFIX}{language.code}"} for language in languages.LANGUAGES]
+    rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+    return {"text": "\n".join(lines), "buttons": rows, "request_location": None}

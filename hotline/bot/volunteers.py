@@ -1,0 +1,94 @@
+"""What a volunteer's messages do: acknowledge a page (first one wins), or get a short help text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from hotline.bot import paging
+from hotline.bot.i18n import V_, translate_for_volunteer, use_locale
+from hotline.bot.outgoing import answer_button, send_to_contact
+from hotline.storage import outbox, reports
+from hotline.storage.db import Database
+from hotline.storage.models import Contact, InboundEvent, Page, Report, Volunteer
+
+HELP = V_("This chat receives pages. Press Acknowledge on a page to take the case.")
+NOT_YOURS = V_("This page is not for you.")
+ALREADY_YOURS = V_("You already have this case.")
+TAKEN = V_("Someone else has already taken this case.")
+YOURS = V_("You have this case. Details follow.")
+
+
+def handle_volunteer_event(
+    session: Session,
+    *,
+    database: Database,
+    volunteer: Volunteer,
+    contact: Contact,
+    event: InboundEvent,
+    payload: dict[str, Any],
+    now: datetime,
+    telegram: bool,
+) -> None:
+    """Act on a volunteer's button press or message."""
+    data = str(payload.get("data", ""))
+    with use_locale(paging.volunteer_language(volunteer)):
+        if event.kind == "button":
+            toast = ""
+            if data.startswith(paging.ACK_PREFIX):
+                toast = acknowledge_page(session, database, volunteer, data, now, telegram)
+            answer_button(session, event=event, contact=contact, payload=payload, text=toast, now=now)
+            return
+        body = {"text": translate_for_volunteer(HELP), "buttons": []}
+        send_to_contact(session, contact=contact, report=None, body=body, now=now)
+
+
+def acknowledge_page(
+    session: Session, database: Database, volunteer: Volunteer, data: str, now: datetime, telegram: bool
+) -> str:
+    """Let the first volunteer who acknowledges take the case; return the short answer for their button."""
+    page = _page_for(session, data)
+    if page is None or page.volunteer_id != volunteer.id:
+        return translate_for_volunteer(NOT_YOURS)
+    report = session.get(Report, page.report_id)
+    assert report is not None
+    if not reports.acknowledge(session, report_id=report.id or 0, volunteer_id=volunteer.id or 0, now=now):
+        session.refresh(report)
+        return translate_for_volunteer(ALREADY_YOURS if report.acknowledged_by == volunteer.id else TAKEN)
+    session.refresh(report)
+    page.status, page.acknowledged_at = "acknowledged", now
+    session.add(page)
+    reports.audit(session, actor=f"volunteer:{volunteer.id}", action="acknowledged", now=now, report_id=report.id)
+    paging.page_report(session, keyring=database.keyring, report=report, now=now, telegram=telegram)
+    _send_details(session, database, volunteer, report, now, telegram)
+    return translate_for_volunteer(YOURS)
+
+
+def _page_for(session: Session, data: str) -> Page | None:
+    try:
+        return session.get(Page, int(data.removeprefix(paging.ACK_PREFIX)))
+    except ValueError:
+        return None
+
+
+def _send_details(
+    session: Session, database: Database, volunteer: Volunteer, report: Report, now: datetime, telegram: bool
+) -> None:
+    channel, address, key = paging.volunteer_route(database.keyring, volunteer, telegram=telegram)
+    location = report.location or {}
+    bodies = [{"to": address, **paging.details_body(report)}]
+    if "lat" in location and channel == "telegram":
+        bodies.insert(0, {"to": address, "location": [location["lat"], location["lon"]]})
+    for body in bodies:
+        outbox.enqueue(
+            session,
+            kind="details",
+            channel=channel,
+            recipient_key=key,
+            body=body,
+            now=now,
+            volunteer_id=volunteer.id,
+            report_id=report.id,
+        )
