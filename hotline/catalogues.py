@@ -85,7 +85,9 @@ def update_all() -> None:
         for language in targets:
             path = catalogue_path(domain, language)
             catalog = read(path) if path.exists() else _new_catalogue(language)
+            created = catalog.creation_date
             catalog.update(template, no_fuzzy_matching=True)
+            catalog.creation_date = created  # keep reruns from touching every file
             catalog.obsolete.clear()
             write(catalog, path, header=True)
 
