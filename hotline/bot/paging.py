@@ -24,6 +24,7 @@ from hotline.storage.models import Message, Page, Report, Volunteer
 
 log = logging.getLogger(__name__)
 
+Route = tuple[str, str, str]  # channel, address, ordering key
 ACK_PREFIX = "ack:"
 ACKNOWLEDGE = V_("Acknowledge")
 SOURCES = {"pin": V_("pin"), "live": V_("live location"), "text": V_("written coordinates")}
@@ -52,54 +53,46 @@ def page_report(
 def _page_one(
     session: Session, *, keyring: KeyRing, report: Report, volunteer: Volunteer, now: datetime, telegram: bool
 ) -> None:
+    route = volunteer_route(keyring, volunteer, telegram=telegram)
     page = session.exec(select(Page).where(Page.report_id == report.id, Page.volunteer_id == volunteer.id)).first()
-    channel, address, key = volunteer_route(keyring, volunteer, telegram=telegram)
-    body = {
-        "to": address,
-        **page_body(report, now, page_id=page.id if page else None, acknowledged=bool(page and page.acknowledged_at)),
-    }
     if page is None:
         page = Page(report_id=report.id or 0, volunteer_id=volunteer.id or 0, created_at=now)
         session.add(page)
         session.flush()
-        body = {"to": address, **page_body(report, now, page_id=page.id, acknowledged=False)}
-        message = outbox.enqueue(
-            session,
-            kind="page",
-            channel=channel,
-            recipient_key=key,
-            body=body,
-            now=now,
-            volunteer_id=volunteer.id,
-            report_id=report.id,
-        )
-        page.message_id = message.id
+        body = page_body(report, now, page_id=page.id, acknowledged=False)
+        page.message_id = send_to_volunteer(session, route=route, page=page, kind="page", body=body, now=now).id
         return
-    _update_page(session, page=page, body=body, channel=channel, key=key, now=now)
+    body = page_body(report, now, page_id=page.id, acknowledged=page.acknowledged_at is not None)
+    _update_page(session, page=page, route=route, body={"to": route[1], **body}, now=now)
 
 
-def _update_page(session: Session, *, page: Page, body: dict[str, Any], channel: str, key: str, now: datetime) -> None:
+def _update_page(session: Session, *, page: Page, route: Route, body: dict[str, Any], now: datetime) -> None:
     original = session.get(Message, page.message_id) if page.message_id else None
-    if original is not None and original.status == "pending":
-        original.body = body
-        session.add(original)
-        return
-    queued = outbox.pending_edit(session, edit_of_id=page.message_id or 0)
-    if queued is not None:
+    queued = original if original is not None and original.status == "pending" else None
+    queued = queued or outbox.pending_edit(session, edit_of_id=page.message_id or 0)
+    if queued is not None:  # not sent yet: the newest text replaces it instead of queueing another edit
         queued.body = body
         session.add(queued)
         return
-    outbox.enqueue(
-        session,
-        kind="page_update",
-        channel=channel,
-        recipient_key=key,
-        body=body,
-        now=now,
-        volunteer_id=page.volunteer_id,
-        report_id=page.report_id,
-        edit_of_id=page.message_id,
-    )
+    send_to_volunteer(session, route=route, page=page, kind="page_update", body=body, now=now, edit=True)
+
+
+def send_to_volunteer(
+    session: Session,
+    *,
+    route: Route,
+    page: Page,
+    kind: str,
+    body: dict[str, Any],
+    now: datetime,
+    edit: bool = False,
+) -> Message:
+    """Queue a message to the volunteer of a page, about its report."""
+    channel, address, key = route
+    return outbox.enqueue(
+        session, kind=kind, channel=channel, recipient_key=key, body={**body, "to": address}, now=now,
+        volunteer_id=page.volunteer_id, report_id=page.report_id, edit_of_id=page.message_id if edit else None,
+    )  # fmt: skip
 
 
 def volunteer_language(volunteer: Volunteer) -> str:
@@ -108,7 +101,7 @@ def volunteer_language(volunteer: Volunteer) -> str:
     return next((code for code in spoken if code in languages.VOLUNTEER_CODES), "en")
 
 
-def volunteer_route(keyring: KeyRing, volunteer: Volunteer, *, telegram: bool) -> tuple[str, str, str]:
+def volunteer_route(keyring: KeyRing, volunteer: Volunteer, *, telegram: bool) -> Route:
     """Return the channel, address and ordering key used to reach a volunteer."""
     if telegram and volunteer.telegram_chat:
         chat = str(volunteer.telegram_chat)

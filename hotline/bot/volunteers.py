@@ -10,7 +10,7 @@ from sqlmodel import Session
 from hotline.bot import paging
 from hotline.bot.i18n import V_, translate_for_volunteer, use_locale
 from hotline.bot.outgoing import answer_button, send_to_contact
-from hotline.storage import outbox, reports
+from hotline.storage import reports
 from hotline.storage.db import Database
 from hotline.storage.models import Contact, InboundEvent, Page, Report, Volunteer
 
@@ -62,7 +62,7 @@ def acknowledge_page(
     session.add(page)
     reports.audit(session, actor=f"volunteer:{volunteer.id}", action="acknowledged", now=now, report_id=report.id)
     paging.page_report(session, keyring=database.keyring, report=report, now=now, telegram=telegram)
-    _send_details(session, database, volunteer, report, now, telegram)
+    _send_details(session, database, page, volunteer, report, now, telegram)
     return translate_for_volunteer(YOURS)
 
 
@@ -74,21 +74,18 @@ def _page_for(session: Session, data: str) -> Page | None:
 
 
 def _send_details(
-    session: Session, database: Database, volunteer: Volunteer, report: Report, now: datetime, telegram: bool
+    session: Session,
+    database: Database,
+    page: Page,
+    volunteer: Volunteer,
+    report: Report,
+    now: datetime,
+    telegram: bool,
 ) -> None:
-    channel, address, key = paging.volunteer_route(database.keyring, volunteer, telegram=telegram)
+    route = paging.volunteer_route(database.keyring, volunteer, telegram=telegram)
     location = report.location or {}
-    bodies = [{"to": address, **paging.details_body(report)}]
-    if "lat" in location and channel == "telegram":
-        bodies.insert(0, {"to": address, "location": [location["lat"], location["lon"]]})
-    for body in bodies:
-        outbox.enqueue(
-            session,
-            kind="details",
-            channel=channel,
-            recipient_key=key,
-            body=body,
-            now=now,
-            volunteer_id=volunteer.id,
-            report_id=report.id,
-        )
+    if "lat" in location and route[0] == "telegram":
+        pin = {"location": [location["lat"], location["lon"]]}
+        paging.send_to_volunteer(session, route=route, page=page, kind="details", body=pin, now=now)
+    body = paging.details_body(report)
+    paging.send_to_volunteer(session, route=route, page=page, kind="details", body=body, now=now)
