@@ -127,6 +127,21 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+def put_on_duty(
+    database: db.Database, *, chat: str, name: str = "Vol", phone: str | None = None, languages: str = "en"
+) -> int:
+    """Register a volunteer with a Telegram chat and put them on duty; return their id."""
+    from hotline.storage import staff
+
+    with database.session() as session:
+        volunteer = staff.add_volunteer(
+            session, keyring=database.keyring, name=name, telegram_chat=chat, phone=phone, languages=languages,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+        staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
+        return volunteer.id or 0
+
+
 def pg_dump_command() -> str:
     """Find a pg_dump: the system one, else the one bundled with pgserver."""
     found = shutil.which("pg_dump")

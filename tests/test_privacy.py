@@ -12,8 +12,8 @@ from sqlalchemy import text
 
 from hotline.api.app import create_app
 from hotline.settings import Settings
-from hotline.storage import db, staff
-from tests.conftest import pg_dump_schema
+from hotline.storage import db
+from tests.conftest import pg_dump_schema, put_on_duty
 from tests.fakes.telegram_api import FakeBotAPI, callback_update, command_update, location_update, text_update
 
 SECRET = "privacy-test-secret-0123456789"
@@ -52,17 +52,7 @@ async def drive(values: dict[str, str], fake: FakeBotAPI) -> db.Database:
     settings = Settings.from_mapping(values)
     database = db.open_database(settings)
     app = create_app(settings, database=database)
-    with database.session() as session:
-        volunteer = staff.add_volunteer(
-            session,
-            keyring=database.keyring,
-            name=MARKERS["volunteer name"],
-            telegram_chat=str(VOLUNTEER_CHAT),
-            phone=MARKERS["volunteer phone"],
-            languages="en",
-            now=app.state.clock(),
-        )
-        staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
+    put_on_duty(database, chat=str(VOLUNTEER_CHAT), name=MARKERS["volunteer name"], phone=MARKERS["volunteer phone"])
     updates = [
         command_update(1, PERSON_CHAT, "/start"),
         text_update(2, PERSON_CHAT, MARKERS["location words"]),

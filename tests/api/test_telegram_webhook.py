@@ -14,6 +14,7 @@ from hotline.api.app import create_app
 from hotline.settings import Settings
 from hotline.storage import db, staff
 from hotline.storage.models import InboundEvent, Report
+from tests.conftest import put_on_duty
 from tests.fakes.telegram_api import Call, FakeBotAPI, callback_update, command_update, location_update, text_update
 
 SECRET = "test-webhook-secret-0123456789"
@@ -50,17 +51,7 @@ async def client(telegram_values: dict[str, str]) -> AsyncIterator[httpx.AsyncCl
     settings = Settings.from_mapping(telegram_values)
     database = db.open_database(settings)
     app = create_app(settings, database=database)
-    with database.session() as session:
-        volunteer = staff.add_volunteer(
-            session,
-            keyring=database.keyring,
-            name="Vol",
-            telegram_chat=str(VOLUNTEER_CHAT),
-            phone=None,
-            languages="en",
-            now=app.state.clock(),
-        )
-        staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
+    put_on_duty(database, chat=str(VOLUNTEER_CHAT), name="Vol")
     async for value in running(app):
         value.app = app  # type: ignore[attr-defined]
         yield value

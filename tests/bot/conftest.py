@@ -14,9 +14,9 @@ from hotline.bot.dispatcher import Dispatcher
 from hotline.bot.sender import OutboxSender, RateLimiter
 from hotline.flows.model import load_builtin
 from hotline.settings import Settings
-from hotline.storage import inbox, staff
+from hotline.storage import inbox
 from hotline.storage.db import Database
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, put_on_duty
 
 
 class Harness:
@@ -76,21 +76,9 @@ class Harness:
         """Press an inline button; return everything sent back (button answer included)."""
         return self.send(address, "button", {"data": data, "callback_query_id": f"cq{next(self._ids)}"})
 
-    def add_volunteer(self, chat: str = "900001", *, on_duty: bool = True) -> int:
-        """Register a volunteer with a Telegram chat, on duty by default."""
-        with self.database.session() as session:
-            volunteer = staff.add_volunteer(
-                session,
-                keyring=self.database.keyring,
-                name="Vol Unteer",
-                telegram_chat=chat,
-                phone=None,
-                languages="en",
-                now=self.clock(),
-            )
-            if on_duty:
-                staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
-            return volunteer.id or 0
+    def add_volunteer(self, chat: str = "900001") -> int:
+        """Register a volunteer with a Telegram chat and put them on duty."""
+        return put_on_duty(self.database, chat=chat, name="Vol Unteer")
 
 
 @pytest.fixture

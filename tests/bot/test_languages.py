@@ -13,6 +13,7 @@ from hotline.flows import engine
 from hotline.flows.model import load_builtin
 from hotline.storage.models import Contact, Report
 from tests.bot.conftest import Harness
+from tests.conftest import put_on_duty
 
 PERSON = "700555"
 FLOW = load_builtin("distress")
@@ -157,14 +158,7 @@ def test_right_to_left_replies_are_marked_and_codes_isolated(harness: Harness) -
 
 
 def test_a_lithuanian_volunteer_gets_pages_in_lithuanian(harness: Harness) -> None:
-    from hotline.storage import staff
-
-    with harness.database.session() as session:
-        volunteer = staff.add_volunteer(
-            session, keyring=harness.database.keyring, name="Ona", telegram_chat="900777", phone=None,
-            languages="lt,en", now=harness.clock(),
-        )  # fmt: skip
-        staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
+    put_on_duty(harness.database, chat="900777", name="Ona", languages="lt,en")
     harness.press(PERSON, "lang:fa")
     harness.pin(PERSON, 54.5, 25.1)
     page = next(m for a, m in harness.telegram.sent if a == "900777")
