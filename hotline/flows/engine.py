@@ -149,6 +149,8 @@ def new_state(flow: Flow) -> State:
 def step(flow: Flow, state: State, event: Event, now: datetime) -> tuple[State, list[Effect]]:
     """Advance a conversation by one event; return the new state and what the host must do."""
     state = {**new_state(flow), **state, "picked": list(state.get("picked", []))}
+    if state["node"] not in flow.nodes:  # the flow file changed under a running conversation
+        state.update(node=flow.start, retries=0, picked=[])
     if state["started"]:
         return state, _handle(flow, state, event, now)
     state["started"] = True
@@ -185,12 +187,14 @@ def _location(flow: Flow, state: State, point: dict[str, Any], now: datetime) ->
     node = flow.node(state["node"])
     if not state["ended"] and node.expect == "location":
         return effects + _advance(flow, state, node, None)
+    if point.get("source") == "live":  # a moving pin updates every few seconds: no message each time
+        return effects
     return effects + [Say(LOCATION_UPDATED)] + ([] if state["ended"] else _ask(node))
 
 
 def _text(flow: Flow, state: State, text: str, now: datetime, first: bool) -> list[Effect]:
     words = _simplify(text)
-    if words in HUMAN_WORDS:
+    if words in HUMAN_WORDS | flow.words.get("human", frozenset()):
         return [Handoff(), Say(HANDOFF)]
     node = flow.node(state["node"])
     point = parse_location(text)
@@ -242,9 +246,9 @@ def _yes_no(flow: Flow, state: State, node: Node, answer: str) -> list[Effect]:
 
 
 def _choices_text(flow: Flow, state: State, node: Node, text: str) -> list[Effect]:
-    if _simplify(text) in DONE_WORDS:
+    if _simplify(text) in DONE_WORDS | flow.words.get("done", frozenset()):
         return _advance(flow, state, node, None)
-    picked = parse_many_choices(text, [(o.value, [o.label]) for o in node.options])
+    picked = parse_many_choices(text, [(o.value, [o.label, *o.aliases]) for o in node.options])
     if not picked:
         return _retry(flow, state, node, text)
     merged = _merge(state["picked"], picked)
@@ -301,9 +305,10 @@ def _saved(flow: Flow, state: State, node: Node, value: Any, answer: str | None)
 
 def _retry(flow: Flow, state: State, node: Node, text: str) -> list[Effect]:
     state["retries"] += 1
+    kept = Note(node.save or node.name, _clip(text))
     if state["retries"] >= MAX_RETRIES:
-        return [Note(node.save or node.name, _clip(text)), Say(KEPT_AS_NOTE), *_advance(flow, state, node, None)]
-    return [Say(HINTS.get(node.expect or "text", HINTS["text"])), *_ask(node)]
+        return [kept, Say(KEPT_AS_NOTE), *_advance(flow, state, node, None)]
+    return [kept, Say(HINTS.get(node.expect or "text", HINTS["text"])), *_ask(node)]
 
 
 def _advance(flow: Flow, state: State, node: Node, answer: str | None) -> list[Effect]:

@@ -53,6 +53,7 @@ class Option:
 
     value: str
     label: str
+    aliases: tuple[str, ...] = ()  # the label in the person's language, filled in by the host
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Flow:
     start: str
     nodes: dict[str, Node]
     source: str = "<memory>"
+    words: dict[str, frozenset[str]] = field(default_factory=dict)  # extra "human"/"done" words, per language
 
     def node(self, name: str) -> Node:
         """Return a node by name."""
