@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ from hotline.storage.models import Contact, Conversation, InboundEvent, Message,
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+RETRY_PAUSE = 0.5
 UNSUPPORTED = N_("I can read text and locations only. Please write, or send your location.")
 SORRY = N_("Sorry, something went wrong on our side. A volunteer has been told and will write to you.")
 
@@ -59,6 +61,7 @@ class Dispatcher:
                 raise
             log.exception("event %s failed", event_id)
             self._record_failure(event_id, exc)
+            time.sleep(RETRY_PAUSE)  # a passing database fault should not use up all tries at once
         self.on_commit()
         return True
 
@@ -104,20 +107,33 @@ class Dispatcher:
         if flow_event is None:
             self._unsupported(session, contact, event, report, payload, now)
             return
-        if new_contact and contact.language is None:
+        if contact.language is None and not (contact.profile or {}).get("menu_sent"):
             self._send_menu(session, contact, report, now)
-        state, effects = engine.step(self.flow, conversation.state or {}, flow_event, now)
+            contact.profile = {**(contact.profile or {}), "menu_sent": True}
+        flow = language.localized_flow(self.flow, report.language)
+        state, effects = engine.step(flow, conversation.state or {}, flow_event, now)
         if picked:
             effects = [engine.Say(language.CHOSEN), *effects]
+        was_urgent = report.urgent
         handoff = self._apply(session, report, effects, now)
         self._reply(session, contact, event, report, effects, payload, now)
         conversation.state, conversation.node, conversation.updated_at = state, state["node"], now
         session.add_all([conversation, report, contact])
         session.flush()
+        came_back = any(isinstance(e, engine.Note) and e.field == "followup" for e in effects)
+        loud = handoff or came_back or (report.urgent and not was_urgent)
+        self._page(session, report, now, handoff=handoff, loud=loud, effects=effects)
+
+    def _page(
+        self, session: Session, report: Report, now: datetime, *, handoff: bool = False, loud: bool = False,
+        effects: list[engine.Effect] | None = None,
+    ) -> None:  # fmt: skip
+        keyring, telegram = self.database.keyring, self.settings.telegram_enabled
         paging.page_report(
-            session, keyring=self.database.keyring, report=report, now=now,
-            telegram=self.settings.telegram_enabled, handoff=handoff,
-        )  # fmt: skip
+            session, keyring=keyring, report=report, now=now, telegram=telegram, handoff=handoff, loud=loud
+        )
+        if effects:
+            paging.tell_owner(session, keyring=keyring, report=report, effects=effects, now=now, telegram=telegram)
 
     def _guess_language(self, contact: Contact, event: InboundEvent, payload: dict[str, Any]) -> None:
         guess, source = language.first_language(contact.channel, contact.address, event.kind, payload)
@@ -177,7 +193,8 @@ class Dispatcher:
                 body = reply_body(says, self._params(report), choices_node=choices)
                 send_to_contact(session, contact=contact, report=report, body=body, now=now)
             if event.kind == "button":
-                text = translate(toasts[-1].text, **toasts[-1].params) if toasts else ""
+                params = {key: translate(value) for key, value in toasts[-1].params.items()} if toasts else {}
+                text = translate(toasts[-1].text, **params) if toasts else ""
                 answer_button(session, event=event, contact=contact, payload=payload, text=text, now=now)
 
     def _params(self, report: Report) -> dict[str, Any]:
@@ -205,11 +222,27 @@ class Dispatcher:
                 return
             event = session.get(InboundEvent, event_id)
             contact = session.get(Contact, event.contact_id) if event else None
-            reports.audit(session, actor="system", action="event_set_aside", now=now, detail=f"event {event_id}")
+            conversation = session.get(Conversation, contact.id) if contact else None
+            report = session.get(Report, conversation.report_id) if conversation and conversation.report_id else None
+            reports.audit(
+                session,
+                actor="system",
+                action="event_set_aside",
+                now=now,
+                report_id=report.id if report else None,
+                detail=f"event {event_id}",
+            )
+            if report is not None:  # the person was told a volunteer knows: make it true
+                reports.add_note(
+                    report, field="unprocessed", text=f"a message (event {event_id}) could not be processed", now=now
+                )
+                session.add(report)
+                session.flush()
+                self._page(session, report, now, handoff=True, loud=True)
             if contact is not None:
                 with use_locale(contact.language):
                     body = reply_body([engine.Say(SORRY)], {})
-                    send_to_contact(session, contact=contact, report=None, body=body, now=now)
+                    send_to_contact(session, contact=contact, report=report, body=body, now=now)
 
 
 def to_flow_event(kind: str, payload: dict[str, Any]) -> engine.Event | None:

@@ -8,21 +8,46 @@ gets a short menu with each language written in its own script. ``/lang`` (or th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from hotline.bot import languages
-from hotline.bot.i18n import translations_of
+from hotline.bot.i18n import translate, translations_of, use_locale
+from hotline.bot.replies import DONE_BUTTON, HUMAN_BUTTON
 from hotline.flows.detect import detect_language, language_from_code, language_from_phone
-from hotline.flows.model import N_
+from hotline.flows.model import N_, Flow, Option
 
 CHOOSE = N_("Choose your language:")
 CHOSEN = N_("Thank you. I will write to you in this language.")
 # translators: one word a person can write to get the language menu (lower case)
 MENU_WORD = N_("language")
 MENU_PREFIX = "lang:"
+_LOCALIZED: dict[tuple[str, str, int, str | None], Flow] = {}
 WEAK_SOURCES = ("client", "phone")  # a guess the first written words may still overrule
 MENU_LINES = ("en", "ar", "fa", "fr", "ru", "tr", "so", "ti")
 BUTTONS_PER_ROW = 3
+
+
+def localized_flow(flow: Flow, code: str | None) -> Flow:
+    """Return the flow with its option labels and button words also accepted in a person's language."""
+    key = (flow.name, flow.source, id(flow), code)
+    if key not in _LOCALIZED:
+        _LOCALIZED[key] = _localize(flow, code)
+    return _LOCALIZED[key]
+
+
+def _localize(flow: Flow, code: str | None) -> Flow:
+    with use_locale(code):
+        nodes = {name: replace(node, options=_localized(node.options)) for name, node in flow.nodes.items()}
+        words = {
+            "human": frozenset({translate(HUMAN_BUTTON).lower()}),
+            "done": frozenset({translate(DONE_BUTTON).lower()}),
+        }
+    return replace(flow, nodes=nodes, words=words)
+
+
+def _localized(options: tuple[Option, ...]) -> tuple[Option, ...]:
+    return tuple(replace(option, aliases=(translate(option.label),)) for option in options)
 
 
 def first_language(channel: str, address: str, kind: str, payload: dict[str, Any]) -> tuple[str | None, str]:

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from hotline.bot import languages
 from hotline.bot.channels.console import PAGER
 from hotline.bot.i18n import V_, format_age, format_number, translate_for_volunteer, use_locale
+from hotline.flows.engine import Effect, Handoff, Note, Save
 from hotline.storage import outbox, reports, staff
 from hotline.storage.crypto import KeyRing
 from hotline.storage.inbox import address_key
@@ -25,6 +26,8 @@ from hotline.storage.models import Message, Page, Report, Volunteer
 log = logging.getLogger(__name__)
 
 Route = tuple[str, str, str]  # channel, address, ordering key
+MESSAGE_LIMIT = 3900  # Telegram refuses texts over 4096 characters
+NOTE_IN_MESSAGE = 600
 ACK_PREFIX = "ack:"
 ACKNOWLEDGE = V_("Acknowledge")
 SOURCES = {"pin": V_("pin"), "live": V_("live location"), "text": V_("written coordinates")}
@@ -32,9 +35,16 @@ ASYLUM = {"yes": V_("yes"), "no": V_("no"), "unknown": V_("not known")}
 
 
 def page_report(
-    session: Session, *, keyring: KeyRing, report: Report, now: datetime, telegram: bool, handoff: bool = False
+    session: Session,
+    *,
+    keyring: KeyRing,
+    report: Report,
+    now: datetime,
+    telegram: bool,
+    handoff: bool = False,
+    loud: bool = False,
 ) -> None:
-    """Page the on-duty volunteers about a report, or update the pages they already have."""
+    """Page the on-duty volunteers about a report, or update their pages (``loud``: as a new, ringing page)."""
     if report.paged_at is None and not (handoff or reports.has_something_to_act_on(report)):
         return
     volunteers = staff.on_duty(session)
@@ -44,17 +54,31 @@ def page_report(
         return
     for volunteer in volunteers:
         with use_locale(volunteer_language(volunteer)):
-            _page_one(session, keyring=keyring, report=report, volunteer=volunteer, now=now, telegram=telegram)
+            _page_one(
+                session, keyring=keyring, report=report, volunteer=volunteer, now=now, telegram=telegram, loud=loud
+            )
     if report.paged_at is None:
         report.paged_at = now
         reports.audit(session, actor="system", action="paged", now=now, report_id=report.id)
 
 
 def _page_one(
-    session: Session, *, keyring: KeyRing, report: Report, volunteer: Volunteer, now: datetime, telegram: bool
+    session: Session,
+    *,
+    keyring: KeyRing,
+    report: Report,
+    volunteer: Volunteer,
+    now: datetime,
+    telegram: bool,
+    loud: bool,
 ) -> None:
     route = volunteer_route(keyring, volunteer, telegram=telegram)
     page = session.exec(select(Page).where(Page.report_id == report.id, Page.volunteer_id == volunteer.id)).first()
+    if page is not None and loud and page.acknowledged_at is None:  # edits do not ring: page afresh
+        body = page_body(report, now, page_id=page.id, acknowledged=False)
+        page.message_id = send_to_volunteer(session, route=route, page=page, kind="page", body=body, now=now).id
+        session.add(page)
+        return
     if page is None:
         page = Page(report_id=report.id or 0, volunteer_id=volunteer.id or 0, created_at=now)
         session.add(page)
@@ -93,6 +117,60 @@ def send_to_volunteer(
         session, kind=kind, channel=channel, recipient_key=key, body={**body, "to": address}, now=now,
         volunteer_id=page.volunteer_id, report_id=page.report_id, edit_of_id=page.message_id if edit else None,
     )  # fmt: skip
+
+
+def tell_owner(
+    session: Session, *, keyring: KeyRing, report: Report, effects: list[Effect], now: datetime, telegram: bool
+) -> None:
+    """Send the volunteer who took a case what the person added since: a new pin, new answers, new words."""
+    owner = session.get(Volunteer, report.acknowledged_by) if report.acknowledged_by else None
+    page = (
+        session.exec(select(Page).where(Page.report_id == report.id, Page.volunteer_id == owner.id)).first()
+        if owner
+        else None
+    )
+    if owner is None or page is None:
+        return
+    route = volunteer_route(keyring, owner, telegram=telegram)
+    with use_locale(volunteer_language(owner)):
+        lines = _news_lines(effects)
+        saved = [e for e in effects if isinstance(e, Save) and e.field == "location"]
+        if saved and route[0] == "telegram":
+            pin = {"location": [saved[-1].value["lat"], saved[-1].value["lon"]]}
+            send_to_volunteer(session, route=route, page=page, kind="news", body=pin, now=now)
+        if lines:
+            title = translate_for_volunteer(V_("News on case {reference}:"), reference=report.reference)
+            body = {"text": _clip("\n".join([title, *lines])), "buttons": []}
+            send_to_volunteer(session, route=route, page=page, kind="news", body=body, now=now)
+
+
+def _news_lines(effects: list[Effect]) -> list[str]:
+    t = translate_for_volunteer
+    lines = []
+    for effect in effects:
+        if isinstance(effect, Save) and effect.field == "location":
+            value = effect.value
+            lines.append(
+                t(
+                    V_("New location: {lat:.6f}, {lon:.6f} ({source})"),
+                    lat=value["lat"],
+                    lon=value["lon"],
+                    source=value.get("source", "pin"),
+                )
+            )
+        elif isinstance(effect, Save):
+            lines.append(f"{effect.field}: {effect.value}")
+        elif isinstance(effect, Note):
+            lines.append(
+                t(V_("Their words ({field}): {text}"), field=effect.field, text=_clip(effect.text, NOTE_IN_MESSAGE))
+            )
+        elif isinstance(effect, Handoff):
+            lines.append(t(V_("🙋 Asked to talk to a person")))
+    return lines
+
+
+def _clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def volunteer_language(volunteer: Volunteer) -> str:
@@ -173,10 +251,9 @@ def details_body(report: Report) -> dict[str, Any]:
     lines.append(t(V_("Pregnant: {answer}"), answer=_answer(people["pregnant"])))
     lines.append(t(V_("Needs a doctor now: {answer}"), answer=_answer(medical["emergency"])))
     if medical["details"]:
-        lines.append(t(V_("What is wrong: {words}"), words=medical["details"]))
+        lines.append(t(V_("What is wrong: {words}"), words=_clip(medical["details"], NOTE_IN_MESSAGE)))
     lines.append(t(V_("Wants asylum: {answer}"), answer=t(ASYLUM[data["asylum_intent"]])))
     lines.append(t(V_("Needs: {needs}"), needs=", ".join(data["needs"]) or "-"))
-    lines += [t(V_("Their words ({field}): {text}"), field=n["field"], text=n["text"]) for n in data["notes"]]
     location = data["location"]
     if location:
         lat, lon = location["lat"], location["lon"]
@@ -190,7 +267,9 @@ def details_body(report: Report) -> dict[str, Any]:
             )
         )
         lines.append(f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=15/{lat:.6f}/{lon:.6f}")
-    return {"text": "\n".join(lines), "buttons": []}
+    words = V_("Their words ({field}): {text}")
+    lines += [t(words, field=n["field"], text=_clip(n["text"], NOTE_IN_MESSAGE)) for n in data["notes"]]
+    return {"text": _clip("\n".join(lines)), "buttons": []}
 
 
 def _answer(value: bool | None) -> str:

@@ -183,3 +183,72 @@ def test_a_needs_button_pressed_after_the_end_adds_to_the_saved_needs(harness: H
     assert only_report(harness).needs == ["water", "food"]
     harness.press(PERSON, "a:needs:shoes")
     assert only_report(harness).needs == ["water", "food", "shoes"]
+
+
+def acknowledge(harness: Harness) -> None:
+    with harness.database.session() as session:
+        page = session.exec(select(Page)).one()
+    harness.press(VOLUNTEER, f"ack:{page.id}")
+
+
+def test_after_acknowledgement_the_owner_gets_each_new_pin_and_new_words(harness: Harness) -> None:
+    harness.add_volunteer(VOLUNTEER)
+    harness.say(PERSON, "/start")
+    harness.pin(PERSON, 54.5, 25.1)
+    acknowledge(harness)
+    before = len(harness.telegram.sent)
+    harness.pin(PERSON, 54.9, 25.9)
+    harness.say(PERSON, "we moved to the river")
+    news = [m for a, m in harness.telegram.sent[before:] if a == VOLUNTEER and m.edit_message_id is None]
+    assert any(m.location == (54.9, 25.9) for m in news)
+    assert any("we moved to the river" in m.text and only_report(harness).reference in m.text for m in news)
+
+
+def test_asking_for_a_person_after_the_first_page_rings_again_instead_of_a_silent_edit(harness: Harness) -> None:
+    harness.add_volunteer(VOLUNTEER)
+    harness.say(PERSON, "/start")
+    harness.pin(PERSON, 54.5, 25.1)
+    before = len(harness.telegram.sent)
+    harness.press(PERSON, "h")
+    fresh = [m for a, m in harness.telegram.sent[before:] if a == VOLUNTEER and m.edit_message_id is None]
+    assert len(fresh) == 1 and "Asked to talk to a person" in fresh[0].text
+    assert fresh[0].buttons[0][0].label == "Acknowledge"
+
+
+def test_the_details_fit_in_one_telegram_message_however_much_was_written(harness: Harness) -> None:
+    harness.add_volunteer(VOLUNTEER)
+    harness.say(PERSON, "help " * 900)
+    harness.say(PERSON, "near the lake " * 300)
+    harness.pin(PERSON, 54.5, 25.1)
+    acknowledge(harness)
+    details = [m for a, m in harness.telegram.sent if a == VOLUNTEER and "is yours" in m.text]
+    assert len(details) == 1 and len(details[0].text) <= 4096 and "54.500000, 25.100000" in details[0].text
+
+
+def test_a_message_set_aside_pages_the_volunteer_with_a_note(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    harness.add_volunteer(VOLUNTEER)
+    monkeypatch.setattr("hotline.bot.dispatcher.RETRY_PAUSE", 0)
+    harness.say(PERSON, "/start")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(Dispatcher, "_person_event", broken)
+    harness.say(PERSON, "54.5 25.1")
+    report = only_report(harness)
+    assert any(note["field"] == "unprocessed" for note in report.notes)
+    assert any(report.reference in text for text in pages_to(harness, VOLUNTEER))
+
+
+def test_the_language_menu_is_sent_once(harness: Harness) -> None:
+    first = harness.send(PERSON, "command", {"text": "/start", "language_code": "de"})
+    second = harness.send(PERSON, "location", {"lat": 54.5, "lon": 25.1, "live": False})
+    assert len(first[0].buttons) == 7 and all(len(m.buttons) != 7 for m in second)
+
+
+def test_live_location_ticks_update_the_report_without_messages(harness: Harness) -> None:
+    harness.say(PERSON, "/start")
+    harness.pin(PERSON, 54.5, 25.1)
+    sent = harness.send(PERSON, "location", {"lat": 54.51, "lon": 25.11, "live": True})
+    assert sent == []
+    assert only_report(harness).location["source"] == "live"

@@ -187,3 +187,22 @@ def test_the_yes_no_buttons_can_also_be_typed(code: str) -> None:
     with use_locale(code):
         labels = {value: translate(label) for value, label in (("yes", "Yes"), ("no", "No"), ("unknown", "Don't know"))}
     assert {value: parse_yes_no(label) for value, label in labels.items()} == {v: v for v in labels}
+
+
+def test_options_can_be_typed_in_the_persons_language_and_toasts_are_translated(harness: Harness) -> None:
+    harness.press(PERSON, "lang:ar")
+    for answer in ("54.5 25.1", "3", "0", "لا", "لا", "نعم"):
+        harness.say(PERSON, answer)
+    with use_locale("ar"):
+        water, food = translate("Water"), translate("Food")
+    harness.say(PERSON, f"{water} و {food}")
+    assert the_report(harness).needs == ["water", "food"]
+
+
+def test_a_pressed_option_is_confirmed_in_the_persons_language(harness: Harness) -> None:
+    harness.press(PERSON, "lang:fr")
+    for answer in ("54.5 25.1", "3", "0", "non", "non", "oui"):
+        harness.say(PERSON, answer)
+    toast = [m.text for m in harness.press(PERSON, "a:needs:water") if m.callback_query_id]
+    with use_locale("fr"):
+        assert toast == [translate("Added: {label}", label=translate("Water"))]
