@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 log = logging.getLogger(__name__)
 
 PREFIX = "HOTLINE_"
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 PLACEHOLDERS = {
     "",
     "changeme",
@@ -115,6 +117,8 @@ class Settings(BaseModel):
                 self.key_list()
             except ValueError as exc:
                 problems.append(f"HOTLINE_ENCRYPTION_KEYS: {exc}")
+        if self.telegram_webhook_secret and not WEBHOOK_SECRET.fullmatch(self.telegram_webhook_secret):
+            problems.append("HOTLINE_TELEGRAM_WEBHOOK_SECRET may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
         if self.production:
             problems += self._production_problems()
         if problems:

@@ -249,3 +249,12 @@ def test_a_mangled_key_is_refused_not_silently_repaired(mangle: Any) -> None:
 
     with pytest.raises(ValueError):
         decode_key(mangle(generate_key()))
+
+
+@pytest.mark.parametrize("secret", ["has space", "plus+slash/", "x" * 257])
+def test_a_webhook_secret_telegram_would_refuse_is_refused_at_start(secret: str) -> None:
+    settings = Settings.from_mapping(
+        {"HOTLINE_TELEGRAM_WEBHOOK_SECRET": secret, "HOTLINE_ENCRYPTION_KEYS": generate_key()}
+    )
+    with pytest.raises(SettingsError, match="HOTLINE_TELEGRAM_WEBHOOK_SECRET"):
+        settings.check()

@@ -91,13 +91,12 @@ def _page_one(
 
 
 def _update_page(session: Session, *, page: Page, route: Route, body: dict[str, Any], now: datetime) -> None:
-    original = session.get(Message, page.message_id) if page.message_id else None
-    queued = original if original is not None and original.status == "pending" else None
-    queued = queued or outbox.pending_edit(session, edit_of_id=page.message_id or 0)
-    if queued is not None:  # not sent yet: the newest text replaces it instead of queueing another edit
-        queued.body = body
-        session.add(queued)
-        return
+    queued = [page.message_id] if page.message_id else []
+    edit = outbox.pending_edit(session, edit_of_id=page.message_id or 0)
+    queued += [edit.id] if edit and edit.id else []
+    for message_id in queued:  # not sent yet: the newest text replaces it instead of queueing another edit
+        if outbox.replace_if_pending(session, message_id=message_id, body=body):
+            return
     send_to_volunteer(session, route=route, page=page, kind="page_update", body=body, now=now, edit=True)
 
 

@@ -211,11 +211,13 @@ class Runtime:
                 await asyncio.sleep(min(60, 2**attempt))
 
     async def _poll(self, bot: Bot) -> None:
-        await bot.delete_webhook()
         log.info("no HOTLINE_PUBLIC_URL: long polling Telegram")
         offset: int | None = None
+        webhook_removed = False
         while True:
             try:
+                if not webhook_removed:
+                    webhook_removed = bool(await bot.delete_webhook())
                 updates = await bot.get_updates(offset=offset, timeout=20, allowed_updates=ALLOWED_UPDATES)
             except TelegramError as exc:
                 log.warning("telegram polling failed (%s); retrying", exc.__class__.__name__)

@@ -57,6 +57,12 @@ def enqueue(
     return message
 
 
+def replace_if_pending(session: Session, *, message_id: int, body: dict[str, Any]) -> bool:
+    """Give a not-yet-claimed message a newer body; False when a sender has already taken it."""
+    statement = update(Message).where(col(Message.id) == message_id, col(Message.status) == "pending").values(body=body)
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
 def pending_edit(session: Session, *, edit_of_id: int) -> Message | None:
     """Return a not-yet-claimed edit of a message, so a newer edit can replace it instead of queueing."""
     query = select(Message).where(Message.edit_of_id == edit_of_id, Message.status == "pending")

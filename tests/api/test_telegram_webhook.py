@@ -204,3 +204,16 @@ async def test_the_audit_trail_is_for_coordinators_only(client: httpx.AsyncClien
     assert (await client.get(f"/api/v1/reports/{reference}/audit", headers=volunteer)).status_code == 403
     trail = (await client.get(f"/api/v1/reports/{reference}/audit", headers=coordinator)).json()
     assert [event["action"] for event in trail] == ["report_created", "paged"]
+
+
+async def test_volunteer_tokens_see_the_area_not_the_exact_point(client: httpx.AsyncClient, fake: FakeBotAPI) -> None:
+    for update in [command_update(1, PERSON, "/start"), location_update(2, PERSON, 54.612345, 25.021987)]:
+        assert await post(client, update) == 200
+    page = await fake.wait_for_async(to_chat(VOLUNTEER_CHAT, "Distress report"))
+    reference = page.params["text"].split()[3]
+    seen = {}
+    for role in ("volunteer", "coordinator"):
+        headers = {"Authorization": f"Bearer {_token(client, role)}"}
+        seen[role] = (await client.get(f"/api/v1/reports/{reference}", headers=headers)).json()["location"]
+    assert (seen["volunteer"]["lat"], seen["volunteer"]["lon"]) == (54.61, 25.02)
+    assert (seen["coordinator"]["lat"], seen["coordinator"]["lon"]) == (54.612345, 25.021987)

@@ -99,7 +99,10 @@ def test_unreadable_answers_are_asked_again_once_then_kept_as_notes(harness: Har
     moved_on = harness.say(PERSON, "lots and lots")
     assert "kept what you wrote" in moved_on and "children" in moved_on
     report = only_report(harness)
-    assert [(n["field"], n["text"]) for n in report.notes] == [("people.total", "many of us"), ("people.total", "lots and lots")]
+    assert [(n["field"], n["text"]) for n in report.notes] == [
+        ("people.total", "many of us"),
+        ("people.total", "lots and lots"),
+    ]
 
 
 def test_asking_for_a_person_pages_even_before_any_fact(harness: Harness) -> None:

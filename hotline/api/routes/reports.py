@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from hotline.api.deps import Coordinator, CurrentToken, SessionDep
 from hotline.storage import reports
-from hotline.storage.models import AuditEvent, Report
+from hotline.storage.models import ApiToken, AuditEvent, Report
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -25,7 +25,7 @@ def list_reports(
     query = select(Report).order_by(col(Report.updated_at).desc()).limit(limit)
     if status:
         query = query.where(Report.status == status)
-    return [reports.report_json(report) for report in session.exec(query).all()]
+    return [shown(report, token) for report in session.exec(query).all()]
 
 
 @router.get("/{reference}")
@@ -34,7 +34,19 @@ def get_report(reference: str, session: SessionDep, token: CurrentToken) -> dict
     report = reports.find_report(session, reference=reference)
     if report is None:
         raise HTTPException(404, "no such report")
-    return reports.report_json(report)
+    return shown(report, token)
+
+
+def shown(report: Report, token: ApiToken) -> dict[str, Any]:
+    """Return a report as this token may see it: coordinators all of it, volunteers without the sharpest details."""
+    data = reports.report_json(report)
+    if token.role == "coordinator":
+        return data
+    if data["location"]:  # about a kilometre: enough to plan, not to find someone hiding
+        data["location"] |= {"lat": round(data["location"]["lat"], 2), "lon": round(data["location"]["lon"], 2)}
+    data["medical"]["details"] = None
+    data["notes"] = []
+    return data
 
 
 @router.get("/{reference}/audit")
