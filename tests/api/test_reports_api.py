@@ -225,7 +225,9 @@ def check_shape(body: dict[str, Any]) -> None:
 async def test_a_complete_report_in_the_fixed_shape(
     client: httpx.AsyncClient, database: db.Database, clock: FakeClock, made: Made
 ) -> None:
-    response = await client.get(f"/api/v1/reports/{made.complete}", headers=auth(make_token(database, clock, "coordinator")))
+    response = await client.get(
+        f"/api/v1/reports/{made.complete}", headers=auth(make_token(database, clock, "coordinator"))
+    )
     assert response.status_code == 200
     body = response.json()
     check_shape(body)
