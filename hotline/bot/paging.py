@@ -49,8 +49,9 @@ def page_report(
         return
     volunteers = staff.on_duty(session)
     if not volunteers:
-        log.warning("report %s has nobody on duty to page", report.id)
-        reports.audit(session, actor="system", action="no_one_on_duty", now=now, report_id=report.id)
+        if not reports.has_audit(session, report_id=report.id or 0, action="no_one_on_duty"):
+            log.warning("report %s has nobody on duty to page", report.id)
+            reports.audit(session, actor="system", action="no_one_on_duty", now=now, report_id=report.id)
         return
     for volunteer in volunteers:
         with use_locale(volunteer_language(volunteer)):

@@ -104,6 +104,12 @@ def audit(
     session.add(AuditEvent(at=now, actor=actor, action=action, report_id=report_id, detail=detail))
 
 
+def has_audit(session: Session, *, report_id: int, action: str) -> bool:
+    """Tell whether an action was already recorded for a report."""
+    query = select(AuditEvent.id).where(AuditEvent.report_id == report_id, AuditEvent.action == action)
+    return session.exec(query).first() is not None
+
+
 def report_json(report: Report) -> dict[str, Any]:
     """Return a report in the API's fixed shape."""
     location = report.location or {}

@@ -255,3 +255,11 @@ def test_live_location_ticks_update_the_report_without_messages(harness: Harness
     sent = harness.send(PERSON, "location", {"lat": 54.51, "lon": 25.11, "live": True})
     assert sent == []
     assert only_report(harness).location["source"] == "live"
+
+
+def test_with_nobody_on_duty_it_is_recorded_once_per_report(harness: Harness) -> None:
+    for text in ("/start", "54.5 25.1", "3", "1"):
+        harness.say(PERSON, text)
+    with harness.database.session() as session:
+        actions = [a.action for a in session.exec(select(AuditEvent)).all()]
+    assert actions.count("no_one_on_duty") == 1 and "paged" not in actions
