@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from datetime import UTC, datetime
 
 import click
 
 from hotline import logs
+from hotline.clock import utcnow
 from hotline.settings import Settings, SettingsError, generate_key
 from hotline.storage import db, staff
 from hotline.storage.rotation import rotate_keys
@@ -30,10 +30,6 @@ def _database(*, migrate: bool = False) -> db.Database:
     if migrate and not settings.production:
         db.upgrade(database)
     return database
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @click.group()
@@ -130,7 +126,7 @@ def volunteer_add(name: str, telegram_chat: str | None, phone: str | None, langu
             telegram_chat=telegram_chat,
             phone=phone,
             languages=languages,
-            now=_now(),
+            now=utcnow(),
         )
         click.echo(f"volunteer {record.id} added")
 
@@ -178,7 +174,7 @@ def token_create(name: str, role: str) -> None:
     """Create an API token; it is shown once and stored only as a hash."""
     database = _database(migrate=True)
     with database.session() as session:
-        value = staff.create_token(session, name=name, role=role, now=_now())
+        value = staff.create_token(session, name=name, role=role, now=utcnow())
     click.echo(value)
 
 

@@ -10,7 +10,8 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from hotline.api.routes import health, reports, webhooks
-from hotline.bot.service import Runtime, telegram_webhook_secret, utcnow
+from hotline.bot.service import Runtime, telegram_webhook_secret
+from hotline.clock import utcnow
 from hotline.logs import hold_back_talkative_libraries
 from hotline.settings import Settings, SettingsError
 from hotline.storage import db

@@ -15,7 +15,7 @@ from typing import TextIO
 from hotline.bot.channels.console import NAME, ConsoleChannel, ConsolePager
 from hotline.bot.dispatcher import Dispatcher
 from hotline.bot.sender import OutboxSender, RateLimiter
-from hotline.bot.service import utcnow
+from hotline.clock import utcnow
 from hotline.flows.model import load_builtin
 from hotline.settings import Settings
 from hotline.storage import inbox, staff

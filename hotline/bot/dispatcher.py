@@ -210,9 +210,7 @@ class Dispatcher:
             return
         reports.add_note(report, field="unsupported", text=f"sent a {payload.get('type', 'message')}", now=now)
         session.add(report)
-        with use_locale(report.language):
-            body = reply_body([engine.Say(UNSUPPORTED)], {})
-            send_to_contact(session, contact=contact, report=report, body=body, now=now)
+        _say(session, contact, report, UNSUPPORTED, now)
 
     def _record_failure(self, event_id: int, exc: Exception) -> None:
         now = self.clock()
@@ -240,9 +238,13 @@ class Dispatcher:
                 session.flush()
                 self._page(session, report, now, handoff=True, loud=True)
             if contact is not None:
-                with use_locale(contact.language):
-                    body = reply_body([engine.Say(SORRY)], {})
-                    send_to_contact(session, contact=contact, report=report, body=body, now=now)
+                _say(session, contact, report, SORRY, now)
+
+
+def _say(session: Session, contact: Contact, report: Report | None, text: str, now: datetime) -> None:
+    """Queue one fixed text to a contact, in their language."""
+    with use_locale(report.language if report else contact.language):
+        send_to_contact(session, contact=contact, report=report, body=reply_body([engine.Say(text)], {}), now=now)
 
 
 def to_flow_event(kind: str, payload: dict[str, Any]) -> engine.Event | None:

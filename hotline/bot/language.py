@@ -9,6 +9,7 @@ gets a short menu with each language written in its own script. ``/lang`` (or th
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from hotline.bot import languages
@@ -85,9 +86,10 @@ def asks_for_menu(kind: str, payload: dict[str, Any]) -> bool:
     return words[0].split("@")[0] in {"/lang", "/language", *menu_words()}
 
 
-def menu_words() -> set[str]:
-    """Return the word for "language" in every served language."""
-    return {word.strip().lower() for word in translations_of(MENU_WORD).values()}
+@lru_cache(maxsize=1)
+def menu_words() -> frozenset[str]:
+    """Return the word for "language" in every served language (read once: catalogues do not change while running)."""
+    return frozenset(word.strip().lower() for word in translations_of(MENU_WORD).values())
 
 
 def menu_body() -> dict[str, Any]:

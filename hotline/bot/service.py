@@ -13,7 +13,7 @@ import hmac
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from telegram import Bot
@@ -24,6 +24,7 @@ from hotline.bot.channels.console import ConsolePager
 from hotline.bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel, make_bot, parse_update
 from hotline.bot.dispatcher import Dispatcher
 from hotline.bot.sender import OutboxSender
+from hotline.clock import utcnow
 from hotline.flows.model import load_builtin
 from hotline.settings import Settings
 from hotline.storage import inbox, outbox
@@ -33,11 +34,6 @@ log = logging.getLogger(__name__)
 
 STOP_GRACE = 15.0
 DISPATCHERS_ON_POSTGRES = 2  # claims are row locks there, so two loops per process share the work safely
-
-
-def utcnow() -> datetime:
-    """Return the current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 def telegram_webhook_secret(settings: Settings, database: Database) -> str:

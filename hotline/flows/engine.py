@@ -239,10 +239,12 @@ def _location_text(flow: Flow, state: State, node: Node, text: str, now: datetim
 
 
 def _yes_no(flow: Flow, state: State, node: Node, answer: str) -> list[Effect]:
-    value: Any = answer
-    if node.save != "asylum_intent":
-        value = {"yes": True, "no": False}.get(answer)
-    return _saved(flow, state, node, value, answer)
+    return _saved(flow, state, node, _yes_no_value(node, answer), answer)
+
+
+def _yes_no_value(node: Node, answer: str) -> Any:
+    """Keep asylum intent as yes/no/unknown; store other yes/no answers as true, false or unknown (None)."""
+    return answer if node.save == "asylum_intent" else {"yes": True, "no": False}.get(answer)
 
 
 def _choices_text(flow: Flow, state: State, node: Node, text: str) -> list[Effect]:
@@ -291,8 +293,7 @@ def _button_answer(flow: Flow, state: State, node: Node, value: str) -> list[Eff
 def _save_only(node: Node, answer: str) -> list[Effect]:
     if node.save is None:
         return []
-    value: Any = answer if node.save == "asylum_intent" else {"yes": True, "no": False}.get(answer)
-    return [Save(node.save, value)]
+    return [Save(node.save, _yes_no_value(node, answer))]
 
 
 def _saved(flow: Flow, state: State, node: Node, value: Any, answer: str | None) -> list[Effect]:
