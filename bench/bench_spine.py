@@ -37,7 +37,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +51,9 @@ from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from hotline.settings import Settings, generate_key  # noqa: E402
-from hotline.storage import db, staff  # noqa: E402
+from hotline.storage import db  # noqa: E402
 from hotline.storage.models import Contact, Report  # noqa: E402
+from tests.conftest import put_on_duty  # noqa: E402
 from tests.fakes.telegram_api import (  # noqa: E402
     Call,
     FakeBotAPI,
@@ -476,18 +476,8 @@ def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path) -> Fi
         database = db.open_database(settings)
         try:
             db.upgrade(database)
-            with database.session() as session:
-                volunteer = staff.add_volunteer(
-                    session,
-                    keyring=database.keyring,
-                    name="Bench Volunteer",
-                    telegram_chat=str(VOLUNTEER_CHAT),
-                    phone=None,
-                    languages="en",
-                    now=datetime.now(UTC),
-                )
-                staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
-            log(f"{backend.name}: migrated, volunteer {volunteer.id} on duty (chat {VOLUNTEER_CHAT})")
+            volunteer_id = put_on_duty(database, chat=str(VOLUNTEER_CHAT), name="Bench Volunteer")
+            log(f"{backend.name}: migrated, volunteer {volunteer_id} on duty (chat {VOLUNTEER_CHAT})")
 
             env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
             env.update(values)
@@ -666,7 +656,10 @@ def analyse(figures: Figures, seen: list[Seen], load: LoadResult, references: di
 # --------------------------------------------------------------------------- printing
 
 
-def stats_row(values: list[float], fmt: Callable[[float | None], str]) -> tuple[str, str, str, str]:
+Formatter = Callable[[float | None], str]
+
+
+def stats_row(values: list[float], fmt: Formatter) -> tuple[str, str, str, str]:
     if not values:
         return "-", "-", "-", "n=0"
     return fmt(percentile(values, 50)), fmt(percentile(values, 99)), fmt(max(values)), f"n={len(values)}"
@@ -689,12 +682,16 @@ def print_figures(all_figures: list[Figures]) -> None:
     def add(label: str, values: list[str]) -> None:
         rows.append((label, values))
 
+    def add_spread(prefix: str, label: str, pick: Callable[[Figures], list[float]], fmt: Formatter) -> None:
+        stats = [stats_row(pick(f), fmt) for f in all_figures]
+        add(f"{prefix:3}{label} p50", [row[0] for row in stats])
+        add(f"   {label} p99", [row[1] for row in stats])
+        add(f"   {label} max", [f"{row[2]} ({row[3]})" for row in stats])
+
     add("database", [f.server_version for f in all_figures])
     add("conversations x updates", [f"{f.conversations} x {len(SCRIPT)} = {f.events}" for f in all_figures])
     add("", ["" for _ in all_figures])
-    add("1. webhook ack latency p50", [stats_row(f.ack, ms)[0] for f in all_figures])
-    add("   webhook ack latency p99", [stats_row(f.ack, ms)[1] for f in all_figures])
-    add("   webhook ack latency max", [stats_row(f.ack, ms)[2] + f" ({stats_row(f.ack, ms)[3]})" for f in all_figures])
+    add_spread("1.", "webhook ack latency", lambda f: f.ack, ms)
     add("   all updates acknowledged after", [secs(f.load_seconds) for f in all_figures])
     add("   events already done by then", [f"{f.done_at_load_end}/{f.events}" for f in all_figures])
     add("", ["" for _ in all_figures])
@@ -721,32 +718,11 @@ def print_figures(all_figures: list[Figures]) -> None:
     add("   volunteer-chat calls (1 chat)", [f"{f.volunteer_calls} over {secs(f.volunteer_span)}" for f in all_figures])
     add("   first POST -> outbox empty", [secs(f.outbox_empty_after) for f in all_figures])
     add("", ["" for _ in all_figures])
-    add("3. update acked -> bot reply p50", [stats_row(f.reply_latency, secs)[0] for f in all_figures])
-    add("   update acked -> bot reply p99", [stats_row(f.reply_latency, secs)[1] for f in all_figures])
-    add(
-        "   update acked -> bot reply max",
-        [stats_row(f.reply_latency, secs)[2] + f" ({stats_row(f.reply_latency, secs)[3]})" for f in all_figures],
-    )
+    add_spread("3.", "update acked -> bot reply", lambda f: f.reply_latency, secs)
     add("   replies missing", [str(f.replies_missing) for f in all_figures])
     add("", ["" for _ in all_figures])
-    add("4. first fact -> page p50", [stats_row(f.first_fact_to_page, secs)[0] for f in all_figures])
-    add("   first fact -> page p99", [stats_row(f.first_fact_to_page, secs)[1] for f in all_figures])
-    add(
-        "   first fact -> page max",
-        [
-            stats_row(f.first_fact_to_page, secs)[2] + f" ({stats_row(f.first_fact_to_page, secs)[3]})"
-            for f in all_figures
-        ],
-    )
-    add("   last answer -> page updated p50", [stats_row(f.last_answer_to_page, secs)[0] for f in all_figures])
-    add("   last answer -> page updated p99", [stats_row(f.last_answer_to_page, secs)[1] for f in all_figures])
-    add(
-        "   last answer -> page updated max",
-        [
-            stats_row(f.last_answer_to_page, secs)[2] + f" ({stats_row(f.last_answer_to_page, secs)[3]})"
-            for f in all_figures
-        ],
-    )
+    add_spread("4.", "first fact -> page", lambda f: f.first_fact_to_page, secs)
+    add_spread("", "last answer -> page updated", lambda f: f.last_answer_to_page, secs)
     add("   pages / final pages missing", [f"{f.pages_missing} / {f.final_pages_missing}" for f in all_figures])
     add("   complete reports in DB", [f"{f.complete_reports}/{f.conversations}" for f in all_figures])
     add("", ["" for _ in all_figures])

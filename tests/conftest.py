@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from hotline.settings import Settings, generate_key
 from hotline.storage import db
+from tests.fakes.telegram_api import FakeBotAPI
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -119,6 +120,13 @@ class FakeClock:
     def advance(self, **delta: Any) -> None:
         """Move the clock forward."""
         self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    """Start a fake Telegram Bot API on loopback for one test."""
+    with FakeBotAPI() as server:
+        yield server
 
 
 @pytest.fixture

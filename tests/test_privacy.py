@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -40,12 +39,6 @@ def forms(marker: str) -> list[bytes]:
 
 def leaks(blob: bytes) -> list[str]:
     return [name for name, marker in MARKERS.items() if any(form in blob for form in forms(marker))]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as server:
-        yield server
 
 
 async def drive(values: dict[str, str], fake: FakeBotAPI) -> db.Database:

@@ -24,7 +24,7 @@ def production_values(**overrides: str) -> dict[str, str]:
         "HOTLINE_PUBLIC_URL": "https://hotline.example.org",
         "HOTLINE_TELEGRAM_TOKEN": "123456:real-looking-token",
         "HOTLINE_TELEGRAM_WEBHOOK_SECRET": "s3cr3t-webhook-value-0123456789",
-        "HOTLINE_TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
+        "HOTLINE_TWILIO_ACCOUNT_SID": "AC-fictional-test-account",
         "HOTLINE_TWILIO_AUTH_TOKEN": "twilio-auth-token-0123456789",
         "HOTLINE_TWILIO_FROM": "+37060000000",
     }

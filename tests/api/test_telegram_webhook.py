@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -20,12 +20,6 @@ from tests.fakes.telegram_api import Call, FakeBotAPI, callback_update, command_
 SECRET = "test-webhook-secret-0123456789"
 VOLUNTEER_CHAT = 900001
 PERSON = 700042
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as server:
-        yield server
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import time
 
 from sqlmodel import select
 
-from hotline.bot.service import Runtime, utcnow
+from hotline.bot.service import Runtime
+from hotline.clock import utcnow
 from hotline.settings import Settings
 from hotline.storage import db, inbox
 from hotline.storage.models import InboundEvent

@@ -6,7 +6,7 @@ import datetime as dtm
 import threading
 import time
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -32,13 +32,6 @@ from tests.fakes.telegram_api import (
 
 TOKEN = "123456:TEST-token"
 CHAT_ID = 424242
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    """A started fake server, stopped after the test."""
-    with FakeBotAPI() as server:
-        yield server
 
 
 @pytest.fixture

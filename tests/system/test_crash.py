@@ -39,8 +39,9 @@ import pytest
 from sqlmodel import col, func, select
 
 from hotline.settings import Settings, generate_key
-from hotline.storage import db, inbox, outbox, staff
+from hotline.storage import db, inbox, outbox
 from hotline.storage.models import Contact, Conversation, InboundEvent, Message, Report
+from tests.conftest import put_on_duty
 from tests.fakes.telegram_api import Call, FakeBotAPI, callback_update, command_update, location_update, text_update
 
 SEED = int(os.environ.get("HOTLINE_CRASH_SEED", "20260115"))
@@ -268,17 +269,7 @@ def crash_env(database_url: str, tmp_path: Path, fake: FakeBotAPI) -> Iterator[d
     }
     database = db.open_database(Settings.from_mapping(values))
     db.upgrade(database)
-    with database.session() as session:
-        volunteer = staff.add_volunteer(
-            session,
-            keyring=database.keyring,
-            name="Vol Unteer",
-            telegram_chat=str(VOLUNTEER_CHAT),
-            phone=None,
-            languages="en",
-            now=_now(),
-        )
-        staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
+    put_on_duty(database, chat=str(VOLUNTEER_CHAT), name="Vol Unteer")
     database.dispose()
     env = {key: value for key, value in os.environ.items() if not key.startswith("HOTLINE_")}
     yield {**env, **values, "PYTHONUNBUFFERED": "1"}
@@ -290,12 +281,6 @@ def fake() -> Iterator[FakeBotAPI]:
         # connections of a killed server reset; that is expected here, not worth a traceback each
         server._server.handle_error = lambda request, client_address: None  # type: ignore[union-attr,method-assign]
         yield server
-
-
-def _now() -> Any:
-    from hotline.bot.service import utcnow
-
-    return utcnow()
 
 
 def test_kill_9_twenty_times_loses_and_repeats_nothing(

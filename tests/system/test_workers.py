@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from hotline.bot.service import utcnow
+from hotline.clock import utcnow
 from hotline.settings import Settings
 from hotline.storage import db, inbox, staff
 from hotline.storage.models import Contact, Conversation, InboundEvent, Message, Report
@@ -36,7 +36,7 @@ import json, os, sys, time
 from pathlib import Path
 
 from hotline.bot.dispatcher import Dispatcher
-from hotline.bot.service import utcnow
+from hotline.clock import utcnow
 from hotline.flows import engine
 from hotline.flows.model import load_builtin
 from hotline.settings import Settings
