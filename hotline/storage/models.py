@@ -14,7 +14,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from hotline.storage.types import EncryptedJSON
+from hotline.storage.types import EncryptedBytes, EncryptedJSON
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -53,6 +53,7 @@ class Contact(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=16)
     created_at: datetime = _time()
     last_seen_at: datetime = _time()
+    opted_out_at: datetime | None = _time(nullable=True)  # the number texted STOP: the carrier blocks our SMS
 
 
 class InboundEvent(SQLModel, table=True):
@@ -99,6 +100,7 @@ class Report(SQLModel, table=True):
     channel: str = Field(max_length=16)
     language: str | None = Field(default=None, max_length=16)
     contact_id: int = Field(foreign_key="contact.id")
+    last_contact_id: int | None = Field(default=None, foreign_key="contact.id")  # where the person last wrote from
     urgent: bool = False
     location: Any = _sealed("report.location")
     people: Any = _sealed("report.people")
@@ -119,6 +121,7 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         Index("ix_message_outbox", "status", "not_before", "id"),
         Index("ix_message_recipient", "recipient_key", "status", "id"),
+        Index("ix_message_provider", "channel", "provider_message_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -139,6 +142,9 @@ class Message(SQLModel, table=True):
     sent_at: datetime | None = _time(nullable=True)
     provider_message_id: str | None = Field(default=None, max_length=64)
     error: str | None = Field(default=None, max_length=120)
+    delivery_status: str | None = Field(default=None, max_length=16)  # what the provider reported later
+    delivery_updated_at: datetime | None = _time(nullable=True)
+    fallback_of_id: int | None = Field(default=None, foreign_key="message.id")  # resent on another channel
     created_at: datetime = _time()
 
 
@@ -150,6 +156,7 @@ class Volunteer(SQLModel, table=True):
     telegram_chat: Any = _sealed("volunteer.telegram_chat")
     telegram_index: str | None = Field(default=None, max_length=64, unique=True)
     phone: Any = _sealed("volunteer.phone")
+    phone_index: str | None = Field(default=None, max_length=64, unique=True)
     languages: str = Field(default="en", max_length=120)
     on_duty: bool = False
     active: bool = True
@@ -195,3 +202,26 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _time()
     revoked_at: datetime | None = _time(nullable=True)
     last_used_at: datetime | None = _time(nullable=True)
+
+
+class Attachment(SQLModel, table=True):
+    """A photo, voice note or call recording a person sent; the content is sealed like every personal field."""
+
+    __table_args__ = (UniqueConstraint("inbound_event_id", "kind", name="uq_attachment_event_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int | None = Field(default=None, foreign_key="report.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    inbound_event_id: int | None = Field(default=None, foreign_key="inbound_event.id")
+    kind: str = Field(max_length=16)
+    source: Any = _sealed("attachment.source")  # where to fetch it: a Telegram file id or a provider URL
+    content: Any = Field(default=None, sa_column=Column(EncryptedBytes("attachment.content"), nullable=True))
+    mime_type: str | None = Field(default=None, max_length=64)
+    size: int | None = None
+    duration: int | None = None
+    status: str = Field(default="pending", max_length=12)  # pending, stored, failed
+    attempts: int = 0
+    not_before: datetime | None = _time(nullable=True)
+    error: str | None = Field(default=None, max_length=120)
+    created_at: datetime = _time()
+    stored_at: datetime | None = _time(nullable=True)

@@ -11,7 +11,7 @@ from sqlmodel import SQLModel
 from hotline.storage.db import Database
 from hotline.storage.inbox import address_key
 from hotline.storage.models import Contact, Volunteer
-from hotline.storage.types import EncryptedJSON
+from hotline.storage.types import Sealed
 
 
 def rotate_keys(database: Database) -> int:
@@ -20,7 +20,7 @@ def rotate_keys(database: Database) -> int:
     with database.engine.begin() as connection:
         for table in SQLModel.metadata.sorted_tables:
             for column in table.columns:
-                if isinstance(column.type, EncryptedJSON):
+                if isinstance(column.type, Sealed):
                     changed += _reseal_column(database, connection, table, column)
         _reindex(database, connection)
     return changed
@@ -47,7 +47,12 @@ def _reindex(database: Database, connection: Connection) -> None:
     for contact_id, channel, address in connection.execute(select(Contact.id, Contact.channel, Contact.address)).all():  # type: ignore[call-overload]
         index = keyring.blind_index(address_key(channel, address))
         connection.execute(update(Contact).where(Contact.id == contact_id).values(address_index=index))  # type: ignore[arg-type]
-    for volunteer_id, chat in connection.execute(select(Volunteer.id, Volunteer.telegram_chat)).all():  # type: ignore[call-overload]
+    rows = connection.execute(select(Volunteer.id, Volunteer.telegram_chat, Volunteer.phone)).all()  # type: ignore[call-overload]
+    for volunteer_id, chat, phone in rows:
+        values = {}
         if chat:
-            index = keyring.blind_index(address_key("telegram", str(chat)))
-            connection.execute(update(Volunteer).where(Volunteer.id == volunteer_id).values(telegram_index=index))  # type: ignore[arg-type]
+            values["telegram_index"] = keyring.blind_index(address_key("telegram", str(chat)))
+        if phone:
+            values["phone_index"] = keyring.blind_index(address_key("sms", str(phone)))
+        if values:
+            connection.execute(update(Volunteer).where(Volunteer.id == volunteer_id).values(**values))  # type: ignore[arg-type]

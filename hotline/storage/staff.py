@@ -26,11 +26,14 @@ def add_volunteer(
     languages: str,
     now: datetime,
 ) -> Volunteer:
-    """Register a volunteer; their Telegram chat is findable only through its keyed hash."""
+    """Register a volunteer; their Telegram chat and phone are findable only through keyed hashes."""
     index = keyring.blind_index(address_key("telegram", telegram_chat)) if telegram_chat else None
+    phone = normalize_phone(phone) if phone else None
+    phone_index = keyring.blind_index(address_key("sms", phone)) if phone else None
     volunteer = Volunteer(
-        name=name, telegram_chat=telegram_chat, telegram_index=index, phone=phone, languages=languages, created_at=now
-    )
+        name=name, telegram_chat=telegram_chat, telegram_index=index, phone=phone, phone_index=phone_index,
+        languages=languages, created_at=now,
+    )  # fmt: skip
     session.add(volunteer)
     session.flush()
     return volunteer
@@ -41,6 +44,20 @@ def find_volunteer_by_chat(session: Session, *, keyring: KeyRing, chat_id: str) 
     indexes = keyring.blind_indexes(address_key("telegram", chat_id))
     query = select(Volunteer).where(col(Volunteer.telegram_index).in_(indexes), col(Volunteer.active).is_(True))
     return session.exec(query).first()
+
+
+def find_volunteer_by_phone(session: Session, *, keyring: KeyRing, phone: str) -> Volunteer | None:
+    """Find the active volunteer who writes or calls from a phone number."""
+    indexes = keyring.blind_indexes(address_key("sms", normalize_phone(phone)))
+    query = select(Volunteer).where(col(Volunteer.phone_index).in_(indexes), col(Volunteer.active).is_(True))
+    return session.exec(query).first()
+
+
+def normalize_phone(text: str) -> str:
+    """Return a phone number in the E.164 form Twilio uses: '+' and digits ('00' counts as '+')."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    plus = text.strip().startswith("+") or digits.startswith("00")
+    return "+" + digits.removeprefix("00") if plus else digits
 
 
 def set_on_duty(session: Session, *, volunteer_id: int) -> Volunteer:

@@ -31,8 +31,8 @@ def dialect_keyring(dialect: Dialect) -> KeyRing:
     return keyring  # type: ignore[no-any-return]
 
 
-class EncryptedJSON(TypeDecorator[Any]):
-    """Any JSON value, sealed with AES-GCM; the purpose (``table.column``) is bound to the ciphertext."""
+class Sealed(TypeDecorator[Any]):
+    """A value sealed with AES-GCM; the purpose (``table.column``) is bound to the ciphertext."""
 
     impl = LargeBinary
     cache_ok = True
@@ -40,6 +40,28 @@ class EncryptedJSON(TypeDecorator[Any]):
     def __init__(self, purpose: str) -> None:
         super().__init__()
         self.purpose = purpose
+
+
+class EncryptedBytes(Sealed):
+    """Raw bytes (a photo, a voice note, a recording), sealed."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        return dialect_keyring(dialect).seal(bytes(value), self.purpose)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return dialect_keyring(dialect).open(bytes(value), self.purpose)
+
+
+class EncryptedJSON(Sealed):
+    """Any JSON value, sealed."""
+
+    cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
         if value is None:
