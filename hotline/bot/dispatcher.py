@@ -16,17 +16,18 @@ from typing import Any
 
 from sqlmodel import Session
 
-from hotline.bot import language, paging
+from hotline.bot import calls, commands, continuity, language, paging, uploads
 from hotline.bot.i18n import translate, use_locale
 from hotline.bot.outgoing import answer_button, send_to_contact
 from hotline.bot.replies import reply_body
 from hotline.bot.volunteers import handle_volunteer_event
 from hotline.flows import engine
 from hotline.flows.model import N_, Flow
+from hotline.flows.parsers import normalize_digits
 from hotline.settings import Settings
-from hotline.storage import inbox, reports, staff
+from hotline.storage import inbox, outbox, reports, staff
 from hotline.storage.db import Database
-from hotline.storage.models import Contact, Conversation, InboundEvent, Message, Report
+from hotline.storage.models import Contact, Conversation, InboundEvent, Message, Report, Volunteer
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Dispatcher:
         self.settings = settings
         self.flow = flow
         self.clock = clock
+        self.reach = paging.reach_of(settings)
         self.on_commit: Callable[[], None] = lambda: None
 
     def process_next(self) -> bool:
@@ -77,17 +79,25 @@ class Dispatcher:
         assert contact is not None
         payload: dict[str, Any] = event.payload or {}
         session.add(_inbound_log(event, payload, now))
-        volunteer = None
-        if event.channel == "telegram":
-            volunteer = staff.find_volunteer_by_chat(session, keyring=self.database.keyring, chat_id=contact.address)
+        volunteer = self._volunteer(session, contact, event)
         if volunteer is not None:
             handle_volunteer_event(
                 session, database=self.database, volunteer=volunteer, contact=contact, event=event,
-                payload=payload, now=now, telegram=self.settings.telegram_enabled,
+                payload=payload, now=now, settings=self.settings,
             )  # fmt: skip
+        elif event.kind in ("opt_out", "opt_in"):
+            _opt(session, contact, event.kind, now)
         else:
             self._person_event(session, contact, event, payload, now)
         inbox.mark_done(session, event=event, now=now)
+
+    def _volunteer(self, session: Session, contact: Contact, event: InboundEvent) -> Volunteer | None:
+        keyring = self.database.keyring
+        if event.channel == "telegram":
+            return staff.find_volunteer_by_chat(session, keyring=keyring, chat_id=contact.address)
+        if event.channel == "sms" and event.kind not in calls.CALL_KINDS:
+            return staff.find_volunteer_by_phone(session, keyring=keyring, phone=contact.address)
+        return None
 
     def _person_event(
         self, session: Session, contact: Contact, event: InboundEvent, payload: dict[str, Any], now: datetime
@@ -95,13 +105,36 @@ class Dispatcher:
         new_contact = contact.language is None
         if new_contact or (contact.profile or {}).get("language_source") in language.WEAK_SOURCES:
             self._guess_language(contact, event, payload)
+        if self._continuity(session, contact, event, payload, now):
+            return
         conversation, report = self._conversation(session, contact, now)
         report.language = contact.language or report.language
+        report.last_contact_id = contact.id
+        if event.kind in calls.CALL_KINDS:
+            loud = calls.handle_call_event(
+                session, contact=contact, report=report, event=event, payload=payload, now=now
+            )
+            session.add_all([report, contact])
+            session.flush()
+            self._page(session, report, now, loud=loud)
+            return
         if language.asks_for_menu(event.kind, payload):
             self._send_menu(session, contact, report, now)
             return
+        command = commands.command_of(event.kind, payload)
+        if command is not None:
+            commands.run_command(session, command=command, contact=contact, report=report, now=now)
+            return
+        if event.kind in ("media", "sms_media"):
+            self._media(session, contact, event, report, payload, now)
+            return
+        if event.kind == "location" and uploads.is_stale_fix(report.location, payload):
+            return  # an older live-location fix arriving late: the fresher one stays
         picked = language.chosen(event.kind, payload)
+        flow = language.localized_flow(self.flow, report.language)
         flow_event = engine.Repeat() if picked else to_flow_event(event.kind, payload)
+        if contact.channel == "sms" and flow_event is not None:
+            flow_event = sms_answer(flow, conversation.state or {}, flow_event)
         if picked:
             self._set_language(contact, report, picked, "chosen")
         if flow_event is None:
@@ -110,7 +143,6 @@ class Dispatcher:
         if contact.language is None and not (contact.profile or {}).get("menu_sent"):
             self._send_menu(session, contact, report, now)
             contact.profile = {**(contact.profile or {}), "menu_sent": True}
-        flow = language.localized_flow(self.flow, report.language)
         state, effects = engine.step(flow, conversation.state or {}, flow_event, now)
         if picked:
             effects = [engine.Say(language.CHOSEN), *effects]
@@ -124,16 +156,48 @@ class Dispatcher:
         loud = handoff or came_back or (report.urgent and not was_urgent)
         self._page(session, report, now, handoff=handoff, loud=loud, effects=effects)
 
+    def _continuity(
+        self, session: Session, contact: Contact, event: InboundEvent, payload: dict[str, Any], now: datetime
+    ) -> bool:
+        """Handle joining another case by its reference; return whether the event was used up by it."""
+        if continuity.pending_offer(contact):
+            answer = continuity.answer_of(event.kind, payload)
+            if answer is not None:
+                joined = continuity.settle_offer(session, contact=contact, answer=answer, now=now)
+                if joined is not None:
+                    session.flush()
+                    self._page(session, joined, now, loud=True)
+                return True
+        if event.kind not in ("text", "command"):
+            return False
+        mentioned = continuity.mentioned_report(session, str(payload.get("text", "")))
+        conversation = session.get(Conversation, contact.id)
+        if mentioned is None or (conversation is not None and conversation.report_id == mentioned.id):
+            return False
+        continuity.offer_join(session, contact=contact, report=mentioned, now=now)
+        return True
+
+    def _media(
+        self, session: Session, contact: Contact, event: InboundEvent, report: Report, payload: dict[str, Any],
+        now: datetime,
+    ) -> None:  # fmt: skip
+        uploads.keep_media(session, contact=contact, event=event, report=report, payload=payload, now=now)
+        session.add(report)
+        session.flush()
+        _say(session, contact, report, uploads.MEDIA_SAVED, now)
+        self._page(session, report, now)
+        paging.relay_media_to_owner(
+            session, keyring=self.database.keyring, report=report, payload=payload, now=now, reach=self.reach
+        )
+
     def _page(
         self, session: Session, report: Report, now: datetime, *, handoff: bool = False, loud: bool = False,
         effects: list[engine.Effect] | None = None,
     ) -> None:  # fmt: skip
-        keyring, telegram = self.database.keyring, self.settings.telegram_enabled
-        paging.page_report(
-            session, keyring=keyring, report=report, now=now, telegram=telegram, handoff=handoff, loud=loud
-        )
+        keyring, reach = self.database.keyring, self.reach
+        paging.page_report(session, keyring=keyring, report=report, now=now, reach=reach, handoff=handoff, loud=loud)
         if effects:
-            paging.tell_owner(session, keyring=keyring, report=report, effects=effects, now=now, telegram=telegram)
+            paging.tell_owner(session, keyring=keyring, report=report, effects=effects, now=now, reach=reach)
 
     def _guess_language(self, contact: Contact, event: InboundEvent, payload: dict[str, Any]) -> None:
         guess, source = language.first_language(contact.channel, contact.address, event.kind, payload)
@@ -190,7 +254,8 @@ class Dispatcher:
         with use_locale(report.language):
             if says:
                 choices = next((s.node for s in says if s.node and self.flow.nodes[s.node].expect == "choices"), None)
-                body = reply_body(says, self._params(report), choices_node=choices)
+                sms = contact.channel == "sms"
+                body = reply_body(says, self._params(report), choices_node=choices, sms=sms)
                 send_to_contact(session, contact=contact, report=report, body=body, now=now)
             if event.kind == "button":
                 params = {key: translate(value) for key, value in toasts[-1].params.items()} if toasts else {}
@@ -245,6 +310,29 @@ def _say(session: Session, contact: Contact, report: Report | None, text: str, n
     """Queue one fixed text to a contact, in their language."""
     with use_locale(report.language if report else contact.language):
         send_to_contact(session, contact=contact, report=report, body=reply_body([engine.Say(text)], {}), now=now)
+
+
+def _opt(session: Session, contact: Contact, kind: str, now: datetime) -> None:
+    """Record that a number texted STOP (the carrier now blocks our SMS) or START again; Twilio answers both."""
+    contact.opted_out_at = now if kind == "opt_out" else None
+    session.add(contact)
+    if kind == "opt_out":
+        outbox.cancel_pending(session, contact_id=contact.id or 0, reason="opted out", now=now)
+
+
+def sms_answer(flow: Flow, state: dict[str, Any], event: engine.Event) -> engine.Event:
+    """Read a bare number on SMS as the numbered option it names; "0" asks for a person."""
+    if not isinstance(event, engine.Text):
+        return event
+    text = normalize_digits(event.text).strip().rstrip(".)")
+    if text == "0":
+        return engine.Button("h")
+    node = flow.nodes.get(str(state.get("node", "")))
+    if node is None or state.get("ended") or node.expect != "yes_no" or not text.isdigit():
+        return event
+    options = engine.YES_NO_OPTIONS
+    number = int(text)
+    return engine.Button(f"a:{node.name}:{options[number - 1].value}") if 1 <= number <= len(options) else event
 
 
 def to_flow_event(kind: str, payload: dict[str, Any]) -> engine.Event | None:

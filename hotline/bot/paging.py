@@ -9,6 +9,7 @@ volunteer who acknowledges, at that moment.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from hotline.bot import languages
 from hotline.bot.channels.console import PAGER
 from hotline.bot.i18n import V_, format_age, format_number, translate_for_volunteer, use_locale
 from hotline.flows.engine import Effect, Handoff, Note, Save
+from hotline.settings import Settings
 from hotline.storage import outbox, reports, staff
 from hotline.storage.crypto import KeyRing
 from hotline.storage.inbox import address_key
@@ -26,11 +28,30 @@ from hotline.storage.models import Message, Page, Report, Volunteer
 log = logging.getLogger(__name__)
 
 Route = tuple[str, str, str]  # channel, address, ordering key
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Which channels can reach volunteers in this deployment."""
+
+    telegram: bool = False
+    sms: bool = False
+
+
+def reach_of(settings: Settings) -> Reach:
+    """Return the volunteer channels the settings make available."""
+    return Reach(telegram=settings.telegram_enabled, sms=settings.twilio_enabled)
+
+
 MESSAGE_LIMIT = 3900  # Telegram refuses texts over 4096 characters
 NOTE_IN_MESSAGE = 600
 ACK_PREFIX = "ack:"
 ACKNOWLEDGE = V_("Acknowledge")
+SMS_ACK = V_("Reply {code} to take this case.")
+MEDIA_CAPTION = V_("From case {reference}")
+MEDIA_ELSEWHERE = V_("The person sent a photo or recording. It is stored with the case.")
 SOURCES = {"pin": V_("pin"), "live": V_("live location"), "text": V_("written coordinates")}
+TITLES = {"distress": V_("🆘 Distress report {reference}"), "call": V_("📞 Call to the hotline {reference}")}
 ASYLUM = {"yes": V_("yes"), "no": V_("no"), "unknown": V_("not known")}
 
 
@@ -40,7 +61,7 @@ def page_report(
     keyring: KeyRing,
     report: Report,
     now: datetime,
-    telegram: bool,
+    reach: Reach,
     handoff: bool = False,
     loud: bool = False,
 ) -> None:
@@ -55,9 +76,7 @@ def page_report(
         return
     for volunteer in volunteers:
         with use_locale(volunteer_language(volunteer)):
-            _page_one(
-                session, keyring=keyring, report=report, volunteer=volunteer, now=now, telegram=telegram, loud=loud
-            )
+            _page_one(session, keyring=keyring, report=report, volunteer=volunteer, now=now, reach=reach, loud=loud)
     if report.paged_at is None:
         report.paged_at = now
         reports.audit(session, actor="system", action="paged", now=now, report_id=report.id)
@@ -70,13 +89,14 @@ def _page_one(
     report: Report,
     volunteer: Volunteer,
     now: datetime,
-    telegram: bool,
+    reach: Reach,
     loud: bool,
 ) -> None:
-    route = volunteer_route(keyring, volunteer, telegram=telegram)
+    route = volunteer_route(keyring, volunteer, reach=reach)
+    sms = route[0] == "sms"
     page = session.exec(select(Page).where(Page.report_id == report.id, Page.volunteer_id == volunteer.id)).first()
     if page is not None and loud and page.acknowledged_at is None:  # edits do not ring: page afresh
-        body = page_body(report, now, page_id=page.id, acknowledged=False)
+        body = page_body(report, now, page_id=page.id, acknowledged=False, sms=sms)
         page.message_id = send_to_volunteer(session, route=route, page=page, kind="page", body=body, now=now).id
         session.add(page)
         return
@@ -84,8 +104,10 @@ def _page_one(
         page = Page(report_id=report.id or 0, volunteer_id=volunteer.id or 0, created_at=now)
         session.add(page)
         session.flush()
-        body = page_body(report, now, page_id=page.id, acknowledged=False)
+        body = page_body(report, now, page_id=page.id, acknowledged=False, sms=sms)
         page.message_id = send_to_volunteer(session, route=route, page=page, kind="page", body=body, now=now).id
+        return
+    if sms:  # an SMS cannot be edited, and a new one for every answer would bury the volunteer
         return
     body = page_body(report, now, page_id=page.id, acknowledged=page.acknowledged_at is not None)
     _update_page(session, page=page, route=route, body={"to": route[1], **body}, now=now)
@@ -120,18 +142,13 @@ def send_to_volunteer(
 
 
 def tell_owner(
-    session: Session, *, keyring: KeyRing, report: Report, effects: list[Effect], now: datetime, telegram: bool
+    session: Session, *, keyring: KeyRing, report: Report, effects: list[Effect], now: datetime, reach: Reach
 ) -> None:
     """Send the volunteer who took a case what the person added since: a new pin, new answers, new words."""
-    owner = session.get(Volunteer, report.acknowledged_by) if report.acknowledged_by else None
-    page = (
-        session.exec(select(Page).where(Page.report_id == report.id, Page.volunteer_id == owner.id)).first()
-        if owner
-        else None
-    )
+    owner, page = _owner_page(session, report)
     if owner is None or page is None:
         return
-    route = volunteer_route(keyring, owner, telegram=telegram)
+    route = volunteer_route(keyring, owner, reach=reach)
     with use_locale(volunteer_language(owner)):
         lines = _news_lines(effects)
         saved = [e for e in effects if isinstance(e, Save) and e.field == "location"]
@@ -142,6 +159,30 @@ def tell_owner(
             title = translate_for_volunteer(V_("News on case {reference}:"), reference=report.reference)
             body = {"text": _clip("\n".join([title, *lines])), "buttons": []}
             send_to_volunteer(session, route=route, page=page, kind="news", body=body, now=now)
+
+
+def relay_media_to_owner(
+    session: Session, *, keyring: KeyRing, report: Report, payload: dict[str, Any], now: datetime, reach: Reach
+) -> None:
+    """Pass a photo or voice note on to the volunteer who took the case (by file id on Telegram, else a notice)."""
+    owner, page = _owner_page(session, report)
+    if owner is None or page is None:
+        return
+    route = volunteer_route(keyring, owner, reach=reach)
+    with use_locale(volunteer_language(owner)):
+        caption = translate_for_volunteer(MEDIA_CAPTION, reference=report.reference)
+        if route[0] == "telegram" and payload.get("file_id"):
+            body = {"text": caption, "media": [str(payload.get("media", "document")), str(payload["file_id"])]}
+        else:
+            body = {"text": caption + "\n" + translate_for_volunteer(MEDIA_ELSEWHERE), "buttons": []}
+        send_to_volunteer(session, route=route, page=page, kind="news", body=body, now=now)
+
+
+def _owner_page(session: Session, report: Report) -> tuple[Volunteer | None, Page | None]:
+    owner = session.get(Volunteer, report.acknowledged_by) if report.acknowledged_by else None
+    if owner is None:
+        return None, None
+    return owner, session.exec(select(Page).where(Page.report_id == report.id, Page.volunteer_id == owner.id)).first()
 
 
 def _news_lines(effects: list[Effect]) -> list[str]:
@@ -179,27 +220,39 @@ def volunteer_language(volunteer: Volunteer) -> str:
     return next((code for code in spoken if code in languages.VOLUNTEER_CODES), "en")
 
 
-def volunteer_route(keyring: KeyRing, volunteer: Volunteer, *, telegram: bool) -> Route:
-    """Return the channel, address and ordering key used to reach a volunteer."""
-    if telegram and volunteer.telegram_chat:
+def volunteer_route(keyring: KeyRing, volunteer: Volunteer, *, reach: Reach) -> Route:
+    """Return the channel, address and ordering key used to reach a volunteer: Telegram, else SMS, else the console."""
+    if reach.telegram and volunteer.telegram_chat:
         chat = str(volunteer.telegram_chat)
         return "telegram", chat, keyring.blind_index(address_key("telegram", chat))
+    if reach.sms and volunteer.phone:
+        phone = str(volunteer.phone)
+        return "sms", phone, keyring.blind_index(address_key("sms", phone))
     return PAGER, str(volunteer.id), f"pager:{volunteer.id}"
 
 
-def page_body(report: Report, now: datetime, *, page_id: int | None, acknowledged: bool) -> dict[str, Any]:
-    """Return a page's text and its Acknowledge button (until acknowledged), in the current locale."""
+def page_body(
+    report: Report, now: datetime, *, page_id: int | None, acknowledged: bool, sms: bool = False
+) -> dict[str, Any]:
+    """Return a page's text and its Acknowledge button (until acknowledged), in the current locale.
+
+    By SMS there are no buttons: the page ends with the short code to text back instead.
+    """
+    text = page_text(report, now, acknowledged=acknowledged, sms=sms)
+    if sms and not acknowledged and page_id is not None:
+        text += "\n" + translate_for_volunteer(SMS_ACK, code=f"{page_id}A")
+        return {"text": text, "buttons": []}
     label = translate_for_volunteer(ACKNOWLEDGE)
     buttons = [] if acknowledged or page_id is None else [[{"label": label, "data": f"{ACK_PREFIX}{page_id}"}]]
-    return {"text": page_text(report, now, acknowledged=acknowledged), "buttons": buttons}
+    return {"text": text, "buttons": buttons}
 
 
-def page_text(report: Report, now: datetime, *, acknowledged: bool) -> str:
+def page_text(report: Report, now: datetime, *, acknowledged: bool, sms: bool = False) -> str:
     """Describe a report for a page, without names, numbers or coordinates."""
     t = translate_for_volunteer
     people, medical = report.people or {}, report.medical or {}
     flags = [t(name) for name, on in _urgency_flags(people, medical) if on]
-    title = V_("🆘 Distress report {reference}") if report.kind == "distress" else V_("🆘 Report {reference}")
+    title = TITLES.get(report.kind, V_("🆘 Report {reference}"))
     lines = [t(title, reference=report.reference)]
     lines.append(t(V_("⚠️ URGENT: {flags}"), flags=", ".join(flags)) if flags else t(V_("Urgency: not known yet")))
     total, children = _count(people.get("total")), _count(people.get("children"))
@@ -209,7 +262,10 @@ def page_text(report: Report, now: datetime, *, acknowledged: bool) -> str:
     lines.append(t(V_("Language: {language} · channel: {channel}"), language=language, channel=report.channel))
     if any(note.get("field") == "handoff" for note in report.notes or []):
         lines.append(t(V_("🙋 Asked to talk to a person")))
-    lines.append(t(V_("✅ Acknowledged")) if acknowledged else t(V_("Press Acknowledge to take this case.")))
+    if acknowledged:
+        lines.append(t(V_("✅ Acknowledged")))
+    elif not sms:
+        lines.append(t(V_("Press Acknowledge to take this case.")))
     return "\n".join(lines)
 
 

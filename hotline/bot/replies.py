@@ -18,12 +18,20 @@ DONE_BUTTON = N_("Done")
 SEND_LOCATION = N_("Send my location")
 
 
-def reply_body(says: list[Say], params: dict[str, Any], *, choices_node: str | None = None) -> dict[str, Any]:
-    """Join the texts of one step and attach the last question's buttons."""
-    text = "\n\n".join(translate(say.text, **params) for say in says)
+def reply_body(
+    says: list[Say], params: dict[str, Any], *, choices_node: str | None = None, sms: bool = False
+) -> dict[str, Any]:
+    """Join the texts of one step and attach the last question's buttons (on SMS: its options, to be numbered)."""
+    separator = "\n" if sms else "\n\n"
+    text = separator.join(translate(say.sms if sms and say.sms else say.text, **params) for say in says)
     question = next((say for say in reversed(says) if say.options or say.keyboard), None)
     body: dict[str, Any] = {"text": text, "buttons": [], "request_location": None}
     if question is None:
+        return body
+    if sms:  # one numbered line per option; "done" and "a person" are words on SMS, not lines that cost money
+        body["buttons"] = [
+            [{"label": translate(o.label), "data": f"a:{question.node}:{o.value}"}] for o in question.options
+        ]
         return body
     if question.keyboard == "share_location":
         body["request_location"] = translate(SEND_LOCATION)
@@ -40,6 +48,7 @@ def outgoing(body: dict[str, Any], *, edit_message_id: str | None = None) -> Out
     """Build the channel-level message from a stored outbox body."""
     buttons = tuple(tuple(Button(b["label"], b["data"]) for b in row) for row in body.get("buttons", []))
     location = body.get("location")
+    media = body.get("media")
     return Outgoing(
         text=body.get("text", ""),
         buttons=buttons,
@@ -47,4 +56,6 @@ def outgoing(body: dict[str, Any], *, edit_message_id: str | None = None) -> Out
         location=(location[0], location[1]) if location else None,
         edit_message_id=edit_message_id,
         callback_query_id=body.get("callback_query_id"),
+        delete_message_ids=tuple(str(i) for i in body.get("delete_message_ids", ())),
+        media=(str(media[0]), str(media[1])) if media else None,
     )

@@ -13,10 +13,11 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from hotline.bot import delivery
 from hotline.bot.channels.base import Channel, PermanentFailure, TemporaryFailure
 from hotline.bot.replies import outgoing
 from hotline.storage import outbox
@@ -84,6 +85,7 @@ class Claimed:
     body: dict[str, Any]
     attempts: int
     edit_of_id: int | None
+    contact_id: int | None
 
 
 class OutboxSender:
@@ -123,6 +125,9 @@ class OutboxSender:
         if item.edit_of_id is not None and edit_target is None:
             log.info("message %s: the page it edits was never delivered; sending it anew", item.id)
         message = outgoing(item.body, edit_message_id=edit_target)
+        if "erase_since" in item.body:
+            targets = await asyncio.to_thread(self._erase_targets, item)
+            message = replace(message, delete_message_ids=tuple(targets))
         chat_message = message.callback_query_id is None
         await self.limiter.wait(item.recipient_key, chat_message=chat_message)
         try:
@@ -131,7 +136,7 @@ class OutboxSender:
             await asyncio.to_thread(self._retry, item, exc)
         except PermanentFailure as exc:
             log.warning("message %s failed for good: %s", item.id, exc)
-            await asyncio.to_thread(self._settle, outbox.mark_failed, item.id, error=str(exc))
+            await asyncio.to_thread(self._fail, item.id, str(exc), exc.code)
         except Exception as exc:  # an unknown failure is treated as temporary, never as sent
             log.exception("message %s: unexpected error while sending", item.id)
             await asyncio.to_thread(self._retry, item, TemporaryFailure(exc.__class__.__name__))
@@ -147,16 +152,27 @@ class OutboxSender:
             original = session.get(Message, item.edit_of_id)
             return original.provider_message_id if original and original.status == "sent" else None
 
+    def _erase_targets(self, item: Claimed) -> list[str]:
+        """Collect, at sending time, the chat's messages to erase: ours and the person's, since a moment."""
+        since = datetime.fromisoformat(str(item.body["erase_since"]))
+        with self.database.session() as session:
+            return outbox.chat_message_ids(session, contact_id=item.contact_id or 0, since=since)
+
     def _retry(self, item: Claimed, exc: TemporaryFailure) -> None:
         if exc.retry_after:
             self.limiter.pause(item.recipient_key, exc.retry_after)
         if item.attempts >= MAX_ATTEMPTS:
             log.warning("message %s failed after %s attempts", item.id, item.attempts)
-            self._settle(outbox.mark_failed, item.id, error=f"gave up: {exc}")
+            self._fail(item.id, f"gave up: {exc}", exc.code)
             return
         delay = exc.retry_after or min(MAX_BACKOFF, 2.0 ** (item.attempts - 1))
         log.info("message %s: temporary failure (%s), retry in %.1fs", item.id, exc, delay)
         self._settle(outbox.schedule_retry, item.id, at=self.clock() + timedelta(seconds=delay), error=str(exc))
+
+    def _fail(self, message_id: int, error: str, code: str | None) -> None:
+        with self.database.session() as session:
+            outbox.mark_failed(session, message_id=message_id, error=error, now=self.clock())
+            delivery.after_failure(session, message_id=message_id, code=code, now=self.clock())
 
     def _settle(self, action: Callable[..., None], message_id: int, **values: Any) -> None:
         with self.database.session() as session:
@@ -175,4 +191,5 @@ def _claimed(message: Message) -> Claimed:
         body=dict(message.body or {}),
         attempts=message.attempts,
         edit_of_id=message.edit_of_id,
+        contact_id=message.contact_id,
     )

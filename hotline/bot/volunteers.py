@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,8 @@ from sqlmodel import Session
 from hotline.bot import paging
 from hotline.bot.i18n import V_, translate_for_volunteer, use_locale
 from hotline.bot.outgoing import answer_button, send_to_contact
+from hotline.flows.parsers import normalize_digits
+from hotline.settings import Settings
 from hotline.storage import reports
 from hotline.storage.db import Database
 from hotline.storage.models import Contact, InboundEvent, Page, Report, Volunteer
@@ -19,6 +22,8 @@ NOT_YOURS = V_("This page is not for you.")
 ALREADY_YOURS = V_("You already have this case.")
 TAKEN = V_("Someone else has already taken this case.")
 YOURS = V_("You have this case. Details follow.")
+SMS_HELP = V_("This number receives pages. Reply with the code at the end of a page, such as 12A, to take the case.")
+SMS_CODE = re.compile(r"(\d{1,9})\s*a")
 
 
 def handle_volunteer_event(
@@ -30,23 +35,29 @@ def handle_volunteer_event(
     event: InboundEvent,
     payload: dict[str, Any],
     now: datetime,
-    telegram: bool,
+    settings: Settings,
 ) -> None:
-    """Act on a volunteer's button press or message."""
+    """Act on a volunteer's button press or message (by SMS: a code such as "12A" acknowledges page 12)."""
+    reach = paging.reach_of(settings)
     data = str(payload.get("data", ""))
     with use_locale(paging.volunteer_language(volunteer)):
         if event.kind == "button":
             toast = ""
             if data.startswith(paging.ACK_PREFIX):
-                toast = acknowledge_page(session, database, volunteer, data, now, telegram)
+                toast = acknowledge_page(session, database, volunteer, data, now, reach)
             answer_button(session, event=event, contact=contact, payload=payload, text=toast, now=now)
             return
-        body = {"text": translate_for_volunteer(HELP), "buttons": []}
-        send_to_contact(session, contact=contact, report=None, body=body, now=now)
+        code = SMS_CODE.fullmatch(normalize_digits(str(payload.get("text", ""))).strip().lower())
+        if contact.channel == "sms" and code:
+            text = acknowledge_page(session, database, volunteer, f"{paging.ACK_PREFIX}{code.group(1)}", now, reach)
+        else:
+            sms = contact.channel == "sms"
+            text = translate_for_volunteer(SMS_HELP if sms else HELP)
+        send_to_contact(session, contact=contact, report=None, body={"text": text, "buttons": []}, now=now)
 
 
 def acknowledge_page(
-    session: Session, database: Database, volunteer: Volunteer, data: str, now: datetime, telegram: bool
+    session: Session, database: Database, volunteer: Volunteer, data: str, now: datetime, reach: paging.Reach
 ) -> str:
     """Let the first volunteer who acknowledges take the case; return the short answer for their button."""
     page = _page_for(session, data)
@@ -61,8 +72,8 @@ def acknowledge_page(
     page.status, page.acknowledged_at = "acknowledged", now
     session.add(page)
     reports.audit(session, actor=f"volunteer:{volunteer.id}", action="acknowledged", now=now, report_id=report.id)
-    paging.page_report(session, keyring=database.keyring, report=report, now=now, telegram=telegram)
-    _send_details(session, database, page, volunteer, report, now, telegram)
+    paging.page_report(session, keyring=database.keyring, report=report, now=now, reach=reach)
+    _send_details(session, database, page, volunteer, report, now, reach)
     return translate_for_volunteer(YOURS)
 
 
@@ -80,9 +91,9 @@ def _send_details(
     volunteer: Volunteer,
     report: Report,
     now: datetime,
-    telegram: bool,
+    reach: paging.Reach,
 ) -> None:
-    route = paging.volunteer_route(database.keyring, volunteer, telegram=telegram)
+    route = paging.volunteer_route(database.keyring, volunteer, reach=reach)
     location = report.location or {}
     if "lat" in location and route[0] == "telegram":
         pin = {"location": [location["lat"], location["lon"]]}

@@ -1,4 +1,4 @@
-"""Babel extraction for flow files: every ``say``, ``ask`` and option label, with its flow and node as a comment.
+"""Babel extraction for flow files: every ``say``, ``ask``, their SMS forms and every option label.
 
 Used by ``scripts/extract-messages`` (see ``babel.cfg``) so the catalogue template holds the texts
 of the code and of the flows alike.
@@ -12,6 +12,7 @@ from typing import IO, Any
 import yaml
 
 Extracted = tuple[int, str | None, str, list[str]]
+SMS_COMMENT = "SMS form: keep it as short as the English (1 SMS in Latin script, 2 in others)"
 
 
 def extract_flow(fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any) -> Iterator[Extracted]:
@@ -35,6 +36,8 @@ def _node_texts(flow: str, node_name: str, node: yaml.Node) -> Iterator[Extracte
     for key, value in node.value:
         if key.value in ("say", "ask") and isinstance(value, yaml.ScalarNode):
             yield value.start_mark.line + 1, None, value.value, comment
+        if key.value in ("sms_say", "sms_ask") and isinstance(value, yaml.ScalarNode):
+            yield value.start_mark.line + 1, None, value.value, [*comment, SMS_COMMENT]
         if key.value == "options" and isinstance(value, yaml.MappingNode):
             for option, label in value.value:
                 yield label.start_mark.line + 1, None, label.value, [*comment, f"option {option.value}"]

@@ -42,10 +42,18 @@ HINTS = {
     "text": N_("Please write a few words."),
     "location": N_("Please send your location with the button, or write the coordinates."),
 }
+SMS_HINTS = {  # SMS has no buttons: the options arrive as numbered lines, and every character costs
+    "count": N_("Please send a number."),
+    "yes_no": N_("Please send a number from the list."),
+    "choices": N_("Sorry, I could not read that."),
+    "location": N_("Please write the coordinates or a map link."),
+}
 KEPT_AS_NOTE = N_("I could not read that, but I kept what you wrote for the volunteer.")
+SMS_KEPT_AS_NOTE = N_("Kept for the volunteer.")
 LOCATION_AS_WORDS = N_(
     "I could not find coordinates in that, but I saved your description. If you can, also send a pin."
 )
+SMS_LOCATION_AS_WORDS = N_("I saved your description. If you can, also send coordinates.")
 HANDOFF = N_("A volunteer has been told and will write to you here. You can keep answering meanwhile.")
 FOLLOWUP = N_("Thank you, I added this to your report {reference}. The volunteer will see it.")
 LOCATION_UPDATED = N_("Thank you, your location is updated.")
@@ -100,6 +108,7 @@ class Say:
     options: tuple[Option, ...] = ()
     keyboard: str | None = None
     node: str | None = None
+    sms: str | None = None  # a shorter form of ``text`` for SMS
 
 
 @dataclass(frozen=True)
@@ -157,7 +166,7 @@ def step(flow: Flow, state: State, event: Event, now: datetime) -> tuple[State, 
     start = flow.node(flow.start)
     if isinstance(event, Start):
         return state, _enter(flow, state, flow.start)
-    intro: list[Effect] = [Say(start.say, node=start.name)] if start.say else []
+    intro: list[Effect] = [Say(start.say, node=start.name, sms=start.sms_say)] if start.say else []
     effects = _handle(flow, state, event, now, first=True)
     if state["node"] == flow.start and not any(isinstance(e, Say) and e.node == flow.start for e in effects):
         effects += _ask(start)
@@ -235,7 +244,8 @@ def _location_text(flow: Flow, state: State, node: Node, text: str, now: datetim
         return _location(flow, state, {**checked, "implausible": is_implausible(point)}, now)
     if len(text.strip()) < 3:
         return _retry(flow, state, node, text)
-    return [Note("location", _clip(text)), Say(LOCATION_AS_WORDS), *_advance(flow, state, node, None)]
+    described = Say(LOCATION_AS_WORDS, sms=SMS_LOCATION_AS_WORDS)
+    return [Note("location", _clip(text)), described, *_advance(flow, state, node, None)]
 
 
 def _yes_no(flow: Flow, state: State, node: Node, answer: str) -> list[Effect]:
@@ -308,8 +318,9 @@ def _retry(flow: Flow, state: State, node: Node, text: str) -> list[Effect]:
     state["retries"] += 1
     kept = Note(node.save or node.name, _clip(text))
     if state["retries"] >= MAX_RETRIES:
-        return [kept, Say(KEPT_AS_NOTE), *_advance(flow, state, node, None)]
-    return [kept, Say(HINTS.get(node.expect or "text", HINTS["text"])), *_ask(node)]
+        return [kept, Say(KEPT_AS_NOTE, sms=SMS_KEPT_AS_NOTE), *_advance(flow, state, node, None)]
+    expect = node.expect or "text"
+    return [kept, Say(HINTS.get(expect, HINTS["text"]), sms=SMS_HINTS.get(expect)), *_ask(node)]
 
 
 def _advance(flow: Flow, state: State, node: Node, answer: str | None) -> list[Effect]:
@@ -322,7 +333,7 @@ def _advance(flow: Flow, state: State, node: Node, answer: str | None) -> list[E
 def _enter(flow: Flow, state: State, name: str) -> list[Effect]:
     node = flow.node(name)
     state.update(node=name, retries=0, picked=[])
-    effects: list[Effect] = [Say(node.say, node=name)] if node.say else []
+    effects: list[Effect] = [Say(node.say, node=name, sms=node.sms_say)] if node.say else []
     if node.end:
         state["ended"] = True
         return [*effects, Ended()]
@@ -333,7 +344,7 @@ def _ask(node: Node) -> list[Effect]:
     if not node.ask:
         return []
     options = YES_NO_OPTIONS if node.expect == "yes_no" else node.options
-    return [Say(node.ask, options=options, keyboard=node.keyboard, node=node.name)]
+    return [Say(node.ask, options=options, keyboard=node.keyboard, node=node.name, sms=node.sms_ask)]
 
 
 def _merge(old: list[str], new: list[str]) -> list[str]:

@@ -28,7 +28,7 @@ FIELDS = (
     "needs",
 )
 KEYBOARDS = ("share_location",)
-NODE_KEYS = {"say", "ask", "expect", "save", "next", "options", "keyboard", "end", "optional"}
+NODE_KEYS = {"say", "ask", "sms_say", "sms_ask", "expect", "save", "next", "options", "keyboard", "end", "optional"}
 PLACEHOLDERS = {"reference", "ngo_name", "ngo_phone"}
 MAX_BUTTON_DATA = 64
 
@@ -63,6 +63,8 @@ class Node:
     name: str
     say: str | None = None
     ask: str | None = None
+    sms_say: str | None = None  # shorter forms for SMS, where every 70 or 160 characters cost a message
+    sms_ask: str | None = None
     expect: str | None = None
     save: str | None = None
     next: dict[str, str] = field(default_factory=dict)
@@ -135,6 +137,8 @@ def _parse_node(source: str, name: str, raw: Any) -> Node:
         name=name,
         say=raw.get("say"),
         ask=raw.get("ask"),
+        sms_say=raw.get("sms_say"),
+        sms_ask=raw.get("sms_ask"),
         expect=raw.get("expect"),
         save=raw.get("save"),
         next=_parse_next(source, name, raw.get("next")),
@@ -185,8 +189,10 @@ def _check_node(source: str, node: Node) -> None:
         raise FlowError(source, node.name, "an end node cannot have 'next'")
     if not node.end and not node.next:
         raise FlowError(source, node.name, "a node needs 'next' or 'end: true'")
-    for text in (node.say, node.ask):
+    for text in (node.say, node.ask, node.sms_say, node.sms_ask):
         _check_placeholders(source, node.name, text)
+    if (node.sms_say and not node.say) or (node.sms_ask and not node.ask):
+        raise FlowError(source, node.name, "an SMS form needs the text it shortens ('say' or 'ask')")
 
 
 def _check_placeholders(source: str, name: str, text: str | None) -> None:

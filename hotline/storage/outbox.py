@@ -153,3 +153,83 @@ def mark_failed(session: Session, *, message_id: int, error: str, now: datetime)
     if message is not None:
         message.status, message.error, message.not_before = "failed", error[:120], None
         session.add(message)
+
+
+# Twilio's message states, in the order they happen; callbacks may arrive in any order.
+DELIVERY_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3}
+FINAL_DELIVERY = {"delivered", "undelivered", "failed", "read", "canceled"}
+
+
+def apply_delivery_status(
+    session: Session, *, channel: str, provider_message_id: str, status: str, error_code: str | None, now: datetime
+) -> Message | None:
+    """Record what the provider later said about a message; return the message if this news changed it.
+
+    A state never goes back: a late 'sent' after 'delivered' changes nothing, and the first final
+    state stays. Repeated callbacks are harmless.
+    """
+    message = session.exec(
+        select(Message).where(Message.channel == channel, Message.provider_message_id == provider_message_id)
+    ).first()
+    if message is None or not _moves_forward(message.delivery_status, status):
+        return None
+    message.delivery_status, message.delivery_updated_at = status, now
+    if error_code:
+        message.error = f"{status} {error_code}"[:120]
+    session.add(message)
+    return message
+
+
+def _moves_forward(old: str | None, new: str) -> bool:
+    if new not in DELIVERY_RANK and new not in FINAL_DELIVERY:
+        return False
+    if old is None:
+        return True
+    if old in FINAL_DELIVERY:
+        return False
+    return new in FINAL_DELIVERY or DELIVERY_RANK[new] > DELIVERY_RANK.get(old, -1)
+
+
+def resend_chain_length(session: Session, *, message_id: int) -> int:
+    """Count how many times a message was already sent again (on any channel) before this one."""
+    count, current = 0, session.get(Message, message_id)
+    while current is not None and current.fallback_of_id is not None and count < 20:
+        count += 1
+        current = session.get(Message, current.fallback_of_id)
+    return count
+
+
+def resend(
+    session: Session, *, original: Message, channel: str, recipient_key: str, body: dict[str, Any], at: datetime,
+    contact_id: int | None,
+) -> Message:  # fmt: skip
+    """Queue a copy of a failed message (possibly on another channel), linked to the original."""
+    copy = enqueue(
+        session, kind=original.kind, channel=channel, recipient_key=recipient_key, body=body, now=at,
+        contact_id=contact_id, volunteer_id=original.volunteer_id, report_id=original.report_id,
+    )  # fmt: skip
+    copy.fallback_of_id = original.id
+    session.add(copy)
+    return copy
+
+
+def chat_message_ids(session: Session, *, contact_id: int, since: datetime) -> list[str]:
+    """Return the provider ids of a chat's messages since a moment: what we sent, and what the person wrote."""
+    rows = session.exec(
+        select(Message).where(
+            Message.contact_id == contact_id, col(Message.created_at) >= since, Message.channel == "telegram"
+        )
+    ).all()
+    ids = [m.provider_message_id for m in rows if m.direction == "out" and m.status == "sent" and m.provider_message_id]
+    ids += [str(m.body["message_id"]) for m in rows if m.direction == "in" and (m.body or {}).get("message_id")]
+    return sorted(set(ids), key=lambda value: int(value) if value.isdigit() else 0)
+
+
+def cancel_pending(session: Session, *, contact_id: int, reason: str, now: datetime) -> int:
+    """Give up on every message still waiting for a contact (the number opted out); return how many."""
+    result = session.execute(
+        update(Message)
+        .where(col(Message.contact_id) == contact_id, col(Message.status) == "pending")
+        .values(status="failed", error=reason[:120], not_before=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,111 @@
+"""Twilio webhooks: check the signature, store what came, answer fast. SMS replies go through the outbox.
+
+Twilio signs ``HOTLINE_PUBLIC_URL`` + path (+ query) and every posted parameter, repeated keys
+included; a request whose signature does not match gets 403 and nothing is stored. The voice
+webhook answers with TwiML because a caller cannot wait for a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from twilio.request_validator import RequestValidator
+
+from hotline.bot import calls, delivery, twilio_events
+from hotline.storage import outbox
+from hotline.storage.db import Database
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+MAX_BODY = 64_000
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+async def signed_form(request: Request) -> FormData | None:
+    """Return the posted form if Twilio's signature over URL and parameters is right, else ``None``."""
+    settings = request.app.state.settings
+    signature = request.headers.get("x-twilio-signature", "")
+    if not settings.twilio_auth_token or not signature or not settings.public_url:
+        return None
+    if len(await request.body()) > MAX_BODY:
+        return None
+    form = await request.form()
+    url = settings.public_url + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    try:
+        valid = RequestValidator(settings.twilio_auth_token).validate(url, form, signature)
+    except Exception:  # a malformed request must be a 403, never a 500
+        log.warning("twilio signature check failed on a malformed request")
+        return None
+    if not valid or form.get("AccountSid", settings.twilio_account_sid) != settings.twilio_account_sid:
+        return None
+    return form
+
+
+def _twiml(text: str) -> Response:
+    return Response(content=text, media_type="text/xml")
+
+
+def _fields(form: FormData) -> dict[str, str]:
+    return {key: str(value) for key, value in form.multi_items()}
+
+
+@router.post("/sms", include_in_schema=False)
+async def sms_webhook(request: Request) -> Response:
+    """Store one incoming SMS under its MessageSid and answer with empty TwiML."""
+    form = await signed_form(request)
+    if form is None:
+        return Response(status_code=403)
+    app = request.app
+    stored = await run_in_threadpool(twilio_events.store_sms, app.state.database, _fields(form), app.state.clock())
+    if stored is not None and app.state.runtime is not None:
+        app.state.runtime.wake_inbox()
+    return _twiml(EMPTY_TWIML)
+
+
+@router.post("/status", include_in_schema=False)
+async def status_webhook(request: Request) -> Response:
+    """Record a delivery report; repeated and out-of-order reports are harmless."""
+    form = await signed_form(request)
+    if form is None:
+        return Response(status_code=403)
+    fields = _fields(form)
+    sid, status = fields.get("MessageSid", ""), fields.get("MessageStatus", "")
+    if sid and status:
+        app = request.app
+        await run_in_threadpool(
+            _apply_status, app.state.database, sid, status, fields.get("ErrorCode"), app.state.clock()
+        )
+        if app.state.runtime is not None:
+            app.state.runtime.wake_outbox()
+    return Response(status_code=204)
+
+
+def _apply_status(database: Database, sid: str, status: str, code: str | None, now: datetime) -> None:
+    with database.session() as session:
+        message = outbox.apply_delivery_status(
+            session, channel="sms", provider_message_id=sid, status=status, error_code=code or None, now=now
+        )
+        if message is not None:
+            delivery.after_status(session, message=message, code=code or None, now=now)
+
+
+@router.post("/voice", include_in_schema=False)
+async def voice_webhook(request: Request) -> Response:
+    """Answer a call and each of its later steps with TwiML; every step is stored once."""
+    form = await signed_form(request)
+    if form is None:
+        return Response(status_code=403)
+    app = request.app
+    step = request.query_params.get("step", "")
+    language = request.query_params.get("lang")
+    twiml, stored = await run_in_threadpool(
+        calls.answer_call_step, app.state.database, app.state.settings, _fields(form), step, language,
+        app.state.clock(),
+    )  # fmt: skip
+    if stored is not None and app.state.runtime is not None:
+        app.state.runtime.wake_inbox()
+    return _twiml(twiml)

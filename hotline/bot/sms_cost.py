@@ -1,0 +1,86 @@
+"""What every SMS the bot can send to a person costs, per language: encoding and segments.
+
+The flow is walked with the pure engine the way a person on SMS would meet it (each question as it is
+first asked, asked again after an unreadable answer, and the step after a second one), and the fixed
+texts that go out alone are added. ``bench/catalogue_report.py`` prints the figures; a test holds
+them to the budget: one segment in English and French, two in every other language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hotline.bot import commands, continuity, language, languages, uploads
+from hotline.bot.channels.base import Outgoing
+from hotline.bot.channels.sms import render_sms, sms_segments
+from hotline.bot.dispatcher import SORRY, UNSUPPORTED
+from hotline.bot.i18n import use_locale
+from hotline.bot.replies import outgoing, reply_body
+from hotline.flows import engine
+from hotline.flows.model import Flow, load_builtin
+
+BUDGET = {"en": 1, "fr": 1}
+DEFAULT_BUDGET = 2
+PARAMS = {"reference": "K7M-4PX", "ngo_name": "Border Hotline", "ngo_phone": "+37060000000", "age": "5 minutes"}
+ALONE = (
+    engine.HANDOFF, engine.FOLLOWUP, engine.LOCATION_UPDATED, engine.STILL_OPEN, engine.SAVED, UNSUPPORTED, SORRY,
+    language.CHOSEN, commands.SMS_HELP, commands.STATUS_OPEN, commands.STATUS_TAKEN, commands.STATUS_CLOSED,
+    commands.ERASE_SMS, continuity.JOINED, continuity.NOT_JOINED, uploads.MEDIA_SAVED,
+)  # fmt: skip
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One SMS as a person would receive it, and what it costs."""
+
+    language: str
+    what: str
+    text: str
+    encoding: str
+    segments: int
+
+
+def budget(code: str) -> int:
+    """Return the most segments one SMS may cost in a language."""
+    return BUDGET.get(code, DEFAULT_BUDGET)
+
+
+def sms_costs(code: str, flow: Flow | None = None) -> list[Cost]:
+    """Return the cost of every SMS the bot can send to a person in one language."""
+    flow = language.localized_flow(flow or load_builtin("distress"), code)
+    with use_locale(code):
+        return [_cost(code, what, message) for what, message in _messages(flow)]
+
+
+def _messages(flow: Flow) -> Iterator[tuple[str, Outgoing]]:
+    state, effects = engine.step(flow, {}, engine.Text("zzqx"), NOW)
+    yield "first message", _sms(effects)
+    for name, node in flow.nodes.items():
+        if not node.expect:
+            continue
+        asked = {**engine.new_state(flow), "node": name, "started": True}
+        yield f"{name}: asked again", _sms(engine.step(flow, asked, engine.Text("zzqx zzqx"), NOW)[1])
+        once = engine.step(flow, asked, engine.Text("zzqx zzqx"), NOW)[0]
+        yield f"{name}: moved on", _sms(engine.step(flow, once, engine.Text("zzqx zzqx"), NOW)[1])
+    yield "join question", _sms([engine.Say(continuity.JOIN_ASK, options=engine.YES_NO_OPTIONS[:2])])
+    for text in ALONE:
+        yield text[:40], _sms([engine.Say(text)])
+
+
+def _sms(effects: list[engine.Effect]) -> Outgoing:
+    says = [e for e in effects if isinstance(e, engine.Say)]
+    return outgoing(reply_body(says, PARAMS, sms=True))
+
+
+def _cost(code: str, what: str, message: Outgoing) -> Cost:
+    text = render_sms(message)
+    encoding, segments = sms_segments(text)
+    return Cost(code, what, text, encoding, segments)
+
+
+def all_costs() -> list[Cost]:
+    """Return every SMS cost in every served language."""
+    return [cost for code in languages.CODES for cost in sms_costs(code)]
