@@ -31,6 +31,8 @@ class Outgoing:
     location: tuple[float, float] | None = None
     edit_message_id: str | None = None
     callback_query_id: str | None = None
+    delete_message_ids: tuple[str, ...] = ()  # erase these from the chat (Telegram), sending nothing
+    media: tuple[str, str] | None = None  # (kind, provider file id): photo, voice, audio, video, document
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -48,13 +50,18 @@ class ChannelError(Exception):
 class TemporaryFailure(ChannelError):
     """Sending failed for now; ``retry_after`` seconds is the provider's wish, if it said one."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, code: str | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.code = code
 
 
 class PermanentFailure(ChannelError):
-    """Sending can never succeed for this message."""
+    """Sending can never succeed for this message; ``code`` is the provider's error code, if any."""
+
+    def __init__(self, reason: str, code: str | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 class Channel(Protocol):

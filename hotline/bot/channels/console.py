@@ -11,34 +11,21 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from hotline.bot.channels.base import Button, Delivery, Outgoing
+from hotline.bot.channels.sms import render_sms, sms_segments
 
 NAME = "console"
 PAGER = "pager"
-GSM7 = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
-)
-
-
-def sms_segments(text: str) -> tuple[str, int]:
-    """Return the SMS encoding a text needs (GSM-7 or UCS-2) and how many segments it costs."""
-    if all(ch in GSM7 for ch in text):
-        length = sum(2 if ch in "^{}\\[~]|€" else 1 for ch in text)
-        return "GSM-7", 1 if length <= 160 else -(-length // 153)
-    units = len(text.encode("utf-16-le")) // 2
-    return "UCS-2", 1 if units <= 70 else -(-units // 67)
 
 
 def render(message: Outgoing, style: str) -> str:
     """Render a message as the given channel style would show it."""
+    if style == "sms":
+        text = render_sms(message)
+        encoding, segments = sms_segments(text)
+        return f"{text}\n    ({encoding}, {segments} segment{'s' if segments != 1 else ''})"
     if message.location is not None:
         return f"[location pin {message.location[0]:.5f}, {message.location[1]:.5f}]"
     buttons = [b for row in message.buttons for b in row]
-    if style == "sms":
-        lines = [message.text] + [f"{n}. {b.label}" for n, b in enumerate(buttons, 1)]
-        text = "\n".join(lines)
-        encoding, segments = sms_segments(text)
-        return f"{text}\n    ({encoding}, {segments} segment{'s' if segments != 1 else ''})"
     lines = [message.text]
     if buttons:
         lines.append("  ".join(f"[{n}: {b.label}]" for n, b in enumerate(buttons, 1)))
