@@ -136,9 +136,9 @@ def clock() -> FakeClock:
 
 
 def put_on_duty(
-    database: db.Database, *, chat: str, name: str = "Vol", phone: str | None = None, languages: str = "en"
+    database: db.Database, *, chat: str | None, name: str = "Vol", phone: str | None = None, languages: str = "en"
 ) -> int:
-    """Register a volunteer with a Telegram chat and put them on duty; return their id."""
+    """Register a volunteer with a Telegram chat and/or a phone and put them on duty; return their id."""
     from hotline.storage import staff
 
     with database.session() as session:

@@ -107,7 +107,8 @@ class Dispatcher:
             self._guess_language(contact, event, payload)
         if self._continuity(session, contact, event, payload, now):
             return
-        conversation, report = self._conversation(session, contact, now)
+        kind = "call" if event.kind in calls.CALL_KINDS else self.flow.report_kind
+        conversation, report = self._conversation(session, contact, now, kind=kind)
         report.language = contact.language or report.language
         report.last_contact_id = contact.id
         if event.kind in calls.CALL_KINDS:
@@ -130,7 +131,7 @@ class Dispatcher:
             return
         if event.kind == "location" and uploads.is_stale_fix(report.location, payload):
             return  # an older live-location fix arriving late: the fresher one stays
-        picked = language.chosen(event.kind, payload)
+        picked = language.chosen(event.kind, payload) or self._picked_on_sms(contact, payload)
         flow = language.localized_flow(self.flow, report.language)
         flow_event = engine.Repeat() if picked else to_flow_event(event.kind, payload)
         if contact.channel == "sms" and flow_event is not None:
@@ -211,15 +212,27 @@ class Dispatcher:
 
     def _send_menu(self, session: Session, contact: Contact, report: Report, now: datetime) -> None:
         send_to_contact(session, contact=contact, report=report, body=language.menu_body(), now=now)
+        if contact.channel == "sms":  # the next bare number picks a language from the numbered list
+            contact.profile = {**(contact.profile or {}), "menu_open": True}
+            session.add(contact)
 
-    def _conversation(self, session: Session, contact: Contact, now: datetime) -> tuple[Conversation, Report]:
+    def _picked_on_sms(self, contact: Contact, payload: dict[str, Any]) -> str | None:
+        profile = contact.profile or {}
+        if contact.channel != "sms" or not profile.get("menu_open"):
+            return None
+        contact.profile = {k: v for k, v in profile.items() if k != "menu_open"}
+        return language.chosen_by_number(str(payload.get("text", "")))
+
+    def _conversation(
+        self, session: Session, contact: Contact, now: datetime, kind: str
+    ) -> tuple[Conversation, Report]:
         conversation = session.get(Conversation, contact.id)
         if conversation is not None and conversation.report_id is not None:
             report = session.get(Report, conversation.report_id)
             assert report is not None
             return conversation, report
         report = reports.create_report(
-            session, kind=self.flow.report_kind, channel=contact.channel, contact_id=contact.id or 0,
+            session, kind=kind, channel=contact.channel, contact_id=contact.id or 0,
             language=contact.language or self.settings.default_language, now=now,
         )  # fmt: skip
         reports.audit(session, actor="system", action="report_created", now=now, report_id=report.id)

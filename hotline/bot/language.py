@@ -17,6 +17,7 @@ from hotline.bot.i18n import translate, translations_of, use_locale
 from hotline.bot.replies import DONE_BUTTON, HUMAN_BUTTON
 from hotline.flows.detect import detect_language, language_from_code, language_from_phone
 from hotline.flows.model import N_, Flow, Option
+from hotline.flows.parsers import normalize_digits
 
 CHOOSE = N_("Choose your language:")
 CHOSEN = N_("Thank you. I will write to you in this language.")
@@ -74,6 +75,14 @@ def chosen(kind: str, payload: dict[str, Any]) -> str | None:
         code = data.removeprefix(MENU_PREFIX)
         return code if languages.is_served(code) else None
     return None
+
+
+def chosen_by_number(text: str) -> str | None:
+    """Return the language a number names in the numbered SMS menu (the menu's order), if it names one."""
+    number = normalize_digits(text).strip().rstrip(".")
+    if not number.isdigit() or not 1 <= int(number) <= len(languages.LANGUAGES):
+        return None
+    return languages.LANGUAGES[int(number) - 1].code
 
 
 def asks_for_menu(kind: str, payload: dict[str, Any]) -> bool:

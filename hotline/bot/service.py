@@ -22,7 +22,9 @@ from telegram.error import TelegramError
 from hotline.bot.channels.base import Channel
 from hotline.bot.channels.console import ConsolePager
 from hotline.bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel, make_bot, parse_update
+from hotline.bot.channels.twilio import TwilioChannel
 from hotline.bot.dispatcher import Dispatcher
+from hotline.bot.media import Downloader, MediaFetcher, telegram_downloader
 from hotline.bot.sender import OutboxSender
 from hotline.clock import utcnow
 from hotline.flows.model import load_builtin
@@ -67,6 +69,14 @@ def store_telegram_update(database: Database, data: dict[str, Any], now: datetim
         )
 
 
+def make_twilio(settings: Settings) -> TwilioChannel:
+    """Create the SMS channel, with delivery reports sent to our status webhook when there is a public URL."""
+    status = f"{settings.public_url}/webhooks/twilio/status" if settings.public_url else None
+    return TwilioChannel(
+        settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from, settings.twilio_api_url, status
+    )
+
+
 class Runtime:
     """Starts and stops the background loops of one process."""
 
@@ -78,7 +88,10 @@ class Runtime:
             make_bot(settings.telegram_token, settings.telegram_api_url) if settings.telegram_enabled else None
         )
         self.dispatcher = Dispatcher(database=database, settings=settings, flow=load_builtin("distress"), clock=clock)
-        self.sender = OutboxSender(database=database, channels=self._channels(), clock=clock)
+        self.twilio = make_twilio(settings) if settings.twilio_enabled else None
+        channels = self._channels()
+        self.sender = OutboxSender(database=database, channels=channels, clock=clock)
+        self.media = MediaFetcher(database, self._downloaders(channels), clock)
         self._inbox_ready = asyncio.Event()
         self._outbox_ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -91,9 +104,25 @@ class Runtime:
         channels: dict[str, Channel] = {}
         if self.bot is not None:
             channels["telegram"] = TelegramChannel(self.bot)
+        if self.twilio is not None:
+            channels["sms"] = self.twilio
         if self.settings.page_on_console:
             channels["pager"] = ConsolePager()
         return channels
+
+    def _downloaders(self, channels: dict[str, Channel]) -> dict[str, Downloader]:
+        downloaders: dict[str, Downloader] = {}
+        telegram = channels.get("telegram")
+        if isinstance(telegram, TelegramChannel):
+            downloaders["telegram"] = telegram_downloader(telegram)
+        if self.twilio is not None:
+            twilio = self.twilio
+
+            async def fetch_sms_media(source: dict[str, Any]) -> tuple[bytes, str | None]:
+                return await twilio.download(str(source.get("url", "")))
+
+            downloaders["sms"] = fetch_sms_media
+        return downloaders
 
     async def start(self) -> None:
         """Start every loop this process runs."""
@@ -105,6 +134,7 @@ class Runtime:
         for _ in range(DISPATCHERS_ON_POSTGRES if self.database.is_postgres else 1):
             self._spawn(self._dispatch_loop())
         self._spawn(self._send_loop())
+        self._spawn(self._forever(self._inbox_ready, self.media.fetch_due))
         if self.database.is_postgres:
             self._listener = threading.Thread(target=self._listen, name="hotline-listen", daemon=True)
             self._listener.start()
@@ -128,6 +158,8 @@ class Runtime:
             await asyncio.to_thread(self._listener.join, 5)
         if self.bot is not None:
             await self.bot.shutdown()
+        if self.twilio is not None:
+            await self.twilio.close()
 
     def wake_inbox(self) -> None:
         """Wake the dispatcher; safe from any thread."""

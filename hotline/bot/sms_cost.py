@@ -56,7 +56,7 @@ def sms_costs(code: str, flow: Flow | None = None) -> list[Cost]:
 
 
 def _messages(flow: Flow) -> Iterator[tuple[str, Outgoing]]:
-    state, effects = engine.step(flow, {}, engine.Text("zzqx"), NOW)
+    effects = engine.step(flow, {}, engine.Text("zzqx"), NOW)[1]
     yield "first message", _sms(effects)
     for name, node in flow.nodes.items():
         if not node.expect:

@@ -50,6 +50,8 @@ def handle_volunteer_event(
         code = SMS_CODE.fullmatch(normalize_digits(str(payload.get("text", ""))).strip().lower())
         if contact.channel == "sms" and code:
             text = acknowledge_page(session, database, volunteer, f"{paging.ACK_PREFIX}{code.group(1)}", now, reach)
+            if text == translate_for_volunteer(YOURS):
+                return  # the details that follow begin with "Case … is yours"
         else:
             sms = contact.channel == "sms"
             text = translate_for_volunteer(SMS_HELP if sms else HELP)

@@ -27,22 +27,30 @@ class Harness:
         self.clock = clock
         self.telegram = FakeChannel(name="telegram")
         self.pager = FakeChannel(name="pager")
+        self.sms = FakeChannel(name="sms")
         self.dispatcher = Dispatcher(database=database, settings=settings, flow=load_builtin("distress"), clock=clock)
         self.sender = OutboxSender(
             database=database,
-            channels={"telegram": self.telegram, "pager": self.pager},
+            channels={"telegram": self.telegram, "pager": self.pager, "sms": self.sms},
             clock=clock,
             limiter=RateLimiter(per_chat_interval=0, per_second=10_000),
         )
         self._ids = itertools.count(1)
 
-    def store(self, address: str, kind: str, payload: dict[str, Any], provider_id: str | None = None) -> int | None:
+    def store(
+        self,
+        address: str,
+        kind: str,
+        payload: dict[str, Any],
+        provider_id: str | None = None,
+        channel: str = "telegram",
+    ) -> int | None:
         """Put one inbound event in the inbox, as a webhook would."""
         with self.database.session() as session:
             return inbox.store_event(
                 session,
                 keyring=self.database.keyring,
-                channel="telegram",
+                channel=channel,
                 provider_id=provider_id or str(next(self._ids)),
                 address=address,
                 kind=kind,
@@ -56,12 +64,17 @@ class Harness:
         while asyncio.run(self.sender.send_due()):
             pass
 
-    def send(self, address: str, kind: str, payload: dict[str, Any]) -> list[Outgoing]:
-        """Store, process and deliver; return what was sent to that address."""
-        before = len(self.telegram.sent)
-        self.store(address, kind, payload)
+    def send(self, address: str, kind: str, payload: dict[str, Any], channel: str = "telegram") -> list[Outgoing]:
+        """Store, process and deliver; return what was sent to that address on that channel."""
+        fake = self.sms if channel == "sms" else self.telegram
+        before = len(fake.sent)
+        self.store(address, kind, payload, channel=channel)
         self.run()
-        return [m for a, m in self.telegram.sent[before:] if a == address]
+        return [m for a, m in fake.sent[before:] if a == address]
+
+    def text(self, phone: str, text: str) -> str:
+        """Send an SMS from a phone number; return the bot's SMS texts joined."""
+        return "\n".join(m.text for m in self.send(phone, "text", {"text": text}, channel="sms"))
 
     def say(self, address: str, text: str) -> str:
         """Send text; return the bot's texts joined."""
@@ -84,5 +97,7 @@ class Harness:
 @pytest.fixture
 def harness(database: Database, settings_values: dict[str, str], clock: FakeClock) -> Harness:
     """Return a harness with Telegram turned on (a fake channel stands in for it)."""
-    settings = Settings.from_mapping({**settings_values, "HOTLINE_TELEGRAM_TOKEN": "123:TEST"})
+    settings = Settings.from_mapping(
+        {**settings_values, "HOTLINE_TELEGRAM_TOKEN": "123:TEST", "HOTLINE_TWILIO_ACCOUNT_SID": "ACtest"}
+    )
     return Harness(database, settings, clock)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import MultiDict
 from twilio.request_validator import RequestValidator
 
 from hotline.bot import calls, delivery, twilio_events
@@ -25,15 +26,19 @@ MAX_BODY = 64_000
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-async def signed_form(request: Request) -> FormData | None:
+async def signed_form(request: Request) -> MultiDict | None:
     """Return the posted form if Twilio's signature over URL and parameters is right, else ``None``."""
     settings = request.app.state.settings
     signature = request.headers.get("x-twilio-signature", "")
     if not settings.twilio_auth_token or not signature or not settings.public_url:
         return None
-    if len(await request.body()) > MAX_BODY:
+    body = await request.body()
+    if len(body) > MAX_BODY:
         return None
-    form = await request.form()
+    try:  # Twilio posts application/x-www-form-urlencoded; repeated keys are kept for the signature
+        form = MultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except (UnicodeDecodeError, ValueError):
+        return None
     url = settings.public_url + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     try:
         valid = RequestValidator(settings.twilio_auth_token).validate(url, form, signature)
@@ -49,7 +54,7 @@ def _twiml(text: str) -> Response:
     return Response(content=text, media_type="text/xml")
 
 
-def _fields(form: FormData) -> dict[str, str]:
+def _fields(form: MultiDict) -> dict[str, str]:
     return {key: str(value) for key, value in form.multi_items()}
 
 
