@@ -38,7 +38,7 @@ def parse_line(line: str, last_buttons: list[str]) -> tuple[str, dict[str, objec
             return "location", {"lat": float(parts[1]), "lon": float(parts[2]), "live": False}
         except ValueError:
             pass
-    if text.isdigit() and 1 <= int(text) <= len(last_buttons):
+    if text.isdigit() and 1 <= int(text) <= len(last_buttons):  # SMS has no buttons: numbers go as text
         return "button", {"data": last_buttons[int(text) - 1], "callback_query_id": secrets.token_hex(4)}
     return ("command" if text.startswith("/") else "text"), {"text": text}
 
@@ -55,12 +55,15 @@ async def run_chat(
 ) -> None:
     """Run one terminal conversation until the person leaves."""
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
-    address = address or f"terminal-{secrets.token_hex(3)}"
-    console = ConsoleChannel(style=style, stream=stdout)
+    channel = "sms" if style == "sms" else NAME  # an SMS chat is a phone contact: numbers are read as on SMS
+    address = address or (
+        f"+000{secrets.randbelow(10**8):08d}" if style == "sms" else f"terminal-{secrets.token_hex(3)}"
+    )
+    console = ConsoleChannel(style=style, stream=stdout, name=channel)
     dispatcher = Dispatcher(database=database, settings=settings, flow=load_builtin("distress"), clock=utcnow)
     with database.session() as session:
         contact = inbox.find_or_create_contact(
-            session, keyring=database.keyring, channel=NAME, address=address, now=utcnow()
+            session, keyring=database.keyring, channel=channel, address=address, now=utcnow()
         )
         if language:
             contact.language = language
@@ -69,7 +72,7 @@ async def run_chat(
         nobody = not staff.on_duty(session)
     sender = OutboxSender(
         database=database,
-        channels={NAME: console, "pager": ConsolePager(stdout)},
+        channels={channel: console, "pager": ConsolePager(stdout)},
         clock=utcnow,
         limiter=RateLimiter(per_chat_interval=0),
         console_key=key,
@@ -79,7 +82,7 @@ async def run_chat(
         stdout.write(
             "(Nobody is on duty, so no page will be printed: see `hotline volunteer add` and `hotline oncall set`.)\n"
         )
-    await _converse(database, dispatcher, sender, console, address, stdin, stdout)
+    await _converse(database, dispatcher, sender, console, channel, address, stdin, stdout)
 
 
 async def _converse(
@@ -87,6 +90,7 @@ async def _converse(
     dispatcher: Dispatcher,
     sender: OutboxSender,
     console: ConsoleChannel,
+    channel: str,
     address: str,
     stdin: TextIO,
     stdout: TextIO,
@@ -95,7 +99,8 @@ async def _converse(
         stdout.write("\nyou> ")
         stdout.flush()
         line = await asyncio.to_thread(stdin.readline)
-        parsed = parse_line(line, [b.data for b in console.last_buttons]) if line else None
+        buttons = [b.data for b in console.last_buttons] if channel != "sms" else []
+        parsed = parse_line(line, buttons) if line else None
         if parsed is None:
             stdout.write("\n")
             return
@@ -104,7 +109,7 @@ async def _converse(
             inbox.store_event(
                 session,
                 keyring=database.keyring,
-                channel=NAME,
+                channel=channel,
                 provider_id=secrets.token_hex(8),
                 address=address,
                 kind=kind,

@@ -43,8 +43,10 @@ def mentioned_report(session: Session, text: str) -> Report | None:
 def offer_join(session: Session, *, contact: Contact, report: Report, now: datetime) -> None:
     """Ask a contact whether to continue an existing case from here."""
     contact.profile = {**(contact.profile or {}), OFFER: report.reference}
+    if (contact.profile or {}).get("language_source") != "chosen":  # likely the same person: their case's language
+        contact.language = report.language or contact.language
     session.add(contact)
-    with use_locale(contact.language or report.language):
+    with use_locale(contact.language):
         options = engine.YES_NO_OPTIONS[:2]
         buttons = [[{"label": translate(o.label), "data": f"join:{o.value}"}] for o in options]
         text = translate(JOIN_ASK, reference=report.reference)

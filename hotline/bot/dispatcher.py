@@ -351,7 +351,9 @@ def sms_answer(flow: Flow, state: dict[str, Any], event: engine.Event) -> engine
 def to_flow_event(kind: str, payload: dict[str, Any]) -> engine.Event | None:
     """Turn a stored inbound event into the engine's input; ``None`` for kinds the flow cannot read."""
     if kind == "location":
-        return engine.Location(float(payload["lat"]), float(payload["lon"]), "live" if payload.get("live") else "pin")
+        source = "live" if payload.get("live") else "pin"
+        fix_at = str(payload["fix_at"]) if payload.get("fix_at") else None
+        return engine.Location(float(payload["lat"]), float(payload["lon"]), source, fix_at)
     if kind == "button":
         return engine.Button(str(payload.get("data", "")))
     words = str(payload.get("text", "")).split()

@@ -88,6 +88,7 @@ class Location:
     lat: float
     lon: float
     source: str = "pin"
+    fix_at: str | None = None  # when the phone took the fix (live locations move; the freshest counts)
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,8 @@ def _handle(flow: Flow, state: State, event: Event, now: datetime, first: bool =
     if isinstance(event, Repeat):
         return [] if state["ended"] else _ask(flow.node(state["node"]))
     if isinstance(event, Location):
-        return _location(flow, state, {"lat": event.lat, "lon": event.lon, "source": event.source}, now)
+        point = {"lat": event.lat, "lon": event.lon, "source": event.source}
+        return _location(flow, state, point | ({"fix_at": event.fix_at} if event.fix_at else {}), now)
     if isinstance(event, Button):
         return _button(flow, state, event.data, now)
     return _text(flow, state, event.text, now, first)

@@ -107,7 +107,10 @@ def claim_due(
     if skip:
         query = query.where(col(Message.recipient_key).not_in(skip))
     if console_key is not None:
-        query = query.where(or_(col(Message.channel) != "console", col(Message.recipient_key) == console_key))
+        # a terminal chat prints only its own messages: never a real SMS to someone else
+        query = query.where(
+            or_(col(Message.channel).not_in(("console", "sms")), col(Message.recipient_key) == console_key)
+        )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Message)  # type: ignore[arg-type]
     messages = list(session.exec(query).all())

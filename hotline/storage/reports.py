@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from hotline.storage.models import AuditEvent, Report
+from hotline.storage.models import AuditEvent, Contact, Conversation, Report
 
 # No look-alikes: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, and no vowels that spell words by accident.
 REFERENCE_ALPHABET = "34679CDFGHJKMNPQRTVWXY"
@@ -139,3 +139,12 @@ def _location_json(location: dict[str, Any]) -> dict[str, Any] | None:
         return None
     keys = ("lat", "lon", "source", "received_at")
     return {key: location.get(key) for key in keys}
+
+
+def channels_of(session: Session, *, report_id: int) -> list[str]:
+    """Return the channels the people of a case have written from (Telegram, SMS…), without their addresses."""
+    rows = session.exec(
+        select(Contact.channel).join(Conversation, col(Conversation.contact_id) == col(Contact.id))
+        .where(Conversation.report_id == report_id)
+    ).all()  # fmt: skip
+    return sorted(set(rows))
