@@ -20,6 +20,9 @@ def keep_media(
     session: Session, *, contact: Contact, event: InboundEvent, report: Report, payload: dict[str, Any], now: datetime
 ) -> None:
     """Register what was sent for fetching and sealing, and note it (with any caption) on the case."""
+    if payload.get("edited"):  # a caption was changed: the file itself is already kept
+        reports.add_note(report, field="media", text=str(payload.get("caption") or "").strip() or "edited", now=now)
+        return
     items = payload.get("media")
     if event.kind == "sms_media" and isinstance(items, list):
         sources = [({"channel": "sms", "url": item.get("url")}, "mms", item.get("mime_type")) for item in items]

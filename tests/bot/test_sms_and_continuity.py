@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from hotline.bot.channels.base import PermanentFailure
+from hotline.bot.i18n import translate, use_locale
 from hotline.storage import reports
 from hotline.storage.models import Attachment, AuditEvent, Contact, Message, Report
 from tests.bot.conftest import Harness
@@ -129,3 +130,15 @@ def test_a_photo_is_kept_for_the_case_and_answered(harness: Harness) -> None:
         )
     (report,) = all_reports(harness)
     assert {"field": "media", "text": "this is where we are"}.items() <= report.notes[-1].items()
+
+
+def test_help_in_any_language_starts_the_questions_in_that_language(harness: Harness) -> None:
+    where = "Where are you? Send the coordinates or a map link."
+    for phone, word, code in (
+        ("+447700900003", "HELP", "en"),
+        ("+34600000003", "ayuda", "es"),
+        ("+9647700000003", "مساعدة", "ar"),
+    ):
+        reply = harness.text(phone, word)
+        with use_locale(code):
+            assert translate(where) in reply, (code, reply)

@@ -6,8 +6,10 @@ arrive at ``/bot<TOKEN>/<method>``. Every call is recorded as a :class:`Call`; f
 can be injected per method; updates can be queued for ``getUpdates`` long polling.
 
 Module-level builders (:func:`text_update`, :func:`location_update`, :func:`callback_update`,
-:func:`command_update`, :func:`edited_location_update`) return plain dicts in real Telegram
-shape for webhook tests. All data produced here is fictional.
+:func:`command_update`, :func:`edited_location_update`, :func:`live_location_update`,
+:func:`photo_update`, :func:`voice_update`, :func:`media_update`) return plain dicts in real
+Telegram shape for webhook tests. Files registered with :meth:`FakeBotAPI.add_file` are served by
+``getFile`` and downloaded from ``/file/bot<TOKEN>/<file_path>``. All data produced here is fictional.
 
 Run standalone for manual use::
 
@@ -53,6 +55,18 @@ DEFAULT_DESCRIPTIONS: dict[int, str] = {
 }
 
 _PATH_RE = re.compile(r"^/bot(?P<token>[^/]*)/(?P<method>[A-Za-z0-9_]+)/?$")
+_FILE_RE = re.compile(r"^/file/bot(?P<token>[^/]*)/(?P<file_path>.+)$")
+DOWNLOAD = "download"  # the name recorded (and faulted with fail_next) for file downloads
+MAX_GET_FILE = 20 * 1024 * 1024
+MEDIA_METHODS = {
+    "sendPhoto": "photo",
+    "sendVoice": "voice",
+    "sendAudio": "audio",
+    "sendVideo": "video",
+    "sendVideoNote": "video_note",
+    "sendDocument": "document",
+}
+UNDELETABLE = "Bad Request: message can't be deleted"
 _update_ids = itertools.count(1_000_000)
 _message_ids = itertools.count(1)
 
@@ -74,6 +88,13 @@ class _Fault:
     description: str
     retry_after: int | None
     remaining: int
+
+
+@dataclass(frozen=True)
+class _StoredFile:
+    content: bytes
+    path: str
+    reported_size: int | None
 
 
 class ApiError(Exception):
@@ -248,6 +269,112 @@ def edited_location_update(
     return {"update_id": _update_id(update_id), "edited_message": message}
 
 
+def live_location_update(
+    update_id: int | None,
+    chat_id: int,
+    lat: float,
+    lon: float,
+    *,
+    live_period: int = 900,
+    date: int | None = None,
+    edit_date: int | None = None,
+    message_id: int | None = None,
+    user_id: int | None = None,
+    language_code: str = "en",
+) -> JSONDict:
+    """Build a live location: a new message, or with ``edit_date`` an ``edited_message`` moving it."""
+    location = _location(lat, lon, live_period=live_period)
+    extra: JSONDict = {"location": location, "message_id": message_id}
+    if date is not None:
+        extra["date"] = date
+    message = _user_message(chat_id, user_id, language_code, "Test", **extra)
+    if edit_date is None:
+        return {"update_id": _update_id(update_id), "message": message}
+    message["edit_date"] = edit_date
+    return {"update_id": _update_id(update_id), "edited_message": message}
+
+
+def media_object(kind: str, file_id: str, *, file_size: int | None = None, **fields: Any) -> Any:
+    """Return the Telegram object of one file (for ``photo``, the list of sizes, largest last)."""
+    unique = f"u{zlib.crc32(file_id.encode()):08x}"
+    base: JSONDict = {"file_id": file_id, "file_unique_id": unique}
+    if file_size is not None:
+        base["file_size"] = file_size
+    if kind == "photo":
+        small = {"file_id": f"{file_id}-s", "file_unique_id": f"{unique}s", "width": 90, "height": 67, "file_size": 900}
+        return [small, {**base, "width": 1280, "height": 960}]
+    defaults: dict[str, JSONDict] = {
+        "voice": {"duration": 7, "mime_type": "audio/ogg"},
+        "audio": {"duration": 30, "mime_type": "audio/mpeg"},
+        "video": {"duration": 12, "width": 640, "height": 360, "mime_type": "video/mp4"},
+        "video_note": {"duration": 9, "length": 240},
+        "document": {"file_name": "document.pdf", "mime_type": "application/pdf"},
+    }
+    return {**base, **defaults[kind], **fields}
+
+
+def media_update(
+    update_id: int | None,
+    chat_id: int,
+    kind: str,
+    file_id: str,
+    *,
+    caption: str | None = None,
+    file_size: int | None = None,
+    message_id: int | None = None,
+    edited: bool = False,
+    user_id: int | None = None,
+    language_code: str = "en",
+    **fields: Any,
+) -> JSONDict:
+    """Build an Update with a photo, voice, audio, video, video_note or document message."""
+    extra: JSONDict = {kind: media_object(kind, file_id, file_size=file_size, **fields), "message_id": message_id}
+    if caption is not None:
+        extra["caption"] = caption
+    message = _user_message(chat_id, user_id, language_code, "Test", **extra)
+    if edited:
+        message["edit_date"] = message["date"]
+        return {"update_id": _update_id(update_id), "edited_message": message}
+    return {"update_id": _update_id(update_id), "message": message}
+
+
+def photo_update(
+    update_id: int | None,
+    chat_id: int,
+    file_id: str,
+    *,
+    caption: str | None = None,
+    file_size: int | None = 120_000,
+    message_id: int | None = None,
+    user_id: int | None = None,
+    language_code: str = "en",
+) -> JSONDict:
+    """Build an Update with a photo in two sizes; the larger one carries ``file_id``."""
+    return media_update(
+        update_id, chat_id, "photo", file_id, caption=caption, file_size=file_size, message_id=message_id,
+        user_id=user_id, language_code=language_code,
+    )  # fmt: skip
+
+
+def voice_update(
+    update_id: int | None,
+    chat_id: int,
+    file_id: str,
+    *,
+    duration: int = 7,
+    file_size: int | None = 24_000,
+    mime_type: str = "audio/ogg",
+    message_id: int | None = None,
+    user_id: int | None = None,
+    language_code: str = "en",
+) -> JSONDict:
+    """Build an Update with a voice note."""
+    return media_update(
+        update_id, chat_id, "voice", file_id, file_size=file_size, message_id=message_id, user_id=user_id,
+        language_code=language_code, duration=duration, mime_type=mime_type,
+    )  # fmt: skip
+
+
 def callback_update(
     update_id: int | None,
     chat_id: int,
@@ -300,10 +427,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        status, payload = self.server.fake.dispatch(self.path, self.headers.get("Content-Type", ""), body)
-        data = json.dumps(payload).encode("utf-8")
+        if self.path.startswith("/file/"):
+            status, data, content_type = self.server.fake.download(self.path)
+        else:
+            status, payload = self.server.fake.dispatch(self.path, self.headers.get("Content-Type", ""), body)
+            data, content_type = json.dumps(payload).encode("utf-8"), "application/json"
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -332,6 +462,9 @@ class FakeBotAPI:
         self._delays: dict[str, float] = {}
         self._messages: dict[tuple[Any, int], JSONDict] = {}
         self._next_message_id: dict[Any, int] = {}
+        self._files: dict[str, _StoredFile] = {}
+        self._undeletable: set[int] = set()
+        self.deleted: list[tuple[Any, int]] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -468,6 +601,42 @@ class FakeBotAPI:
         """Add or replace a method; ``handler(params)`` returns the result or raises :class:`ApiError`."""
         self._handlers[method.lower()] = (method, handler)
 
+    # ------------------------------------------------------------------ files and deletions
+
+    def add_file(
+        self, file_id: str, content: bytes, *, file_path: str | None = None, reported_size: int | None = None
+    ) -> str:
+        """Register a file for getFile and download; ``reported_size`` overrides the size getFile tells."""
+        path = file_path or f"documents/file_{zlib.crc32(file_id.encode())}.bin"
+        with self._cond:
+            self._files[file_id] = _StoredFile(content, path, reported_size)
+        return path
+
+    def forbid_deleting(self, *message_ids: int) -> None:
+        """Make these message ids answer "message can't be deleted", as too old ones do."""
+        with self._cond:
+            self._undeletable.update(message_ids)
+
+    def download(self, path: str) -> tuple[int, bytes, str]:
+        """Serve ``/file/bot<TOKEN>/<file_path>``; return ``(status, body, content_type)``."""
+        arrived = time.monotonic()
+        route = _FILE_RE.match(urlsplit(path).path)
+        file_path = route["file_path"] if route else path
+        token = route["token"] if route else ""
+        call = Call(DOWNLOAD, {"file_path": file_path}, arrived, token=token)
+        outcome = self._run(call, self._file_content)
+        status, payload = self._finish(call, outcome)
+        if status != 200:
+            return status, json.dumps(payload).encode("utf-8"), "application/json"
+        return 200, outcome, "application/octet-stream"
+
+    def _file_content(self, params: JSONDict) -> bytes:
+        with self._cond:
+            found = next((f for f in self._files.values() if f.path == params["file_path"]), None)
+        if found is None:
+            raise ApiError(404)
+        return found.content
+
     # ------------------------------------------------------------------ updates
 
     def push_update(self, update: JSONDict) -> int:
@@ -531,6 +700,8 @@ class FakeBotAPI:
             self.on_call(recorded)
         if isinstance(outcome, ApiError):
             return outcome.status, outcome.body()
+        if isinstance(outcome, bytes):
+            return 200, {"ok": True, "size": len(outcome)}
         return 200, {"ok": True, "result": outcome}
 
     def _note_token(self, token: str) -> None:
@@ -566,8 +737,8 @@ class FakeBotAPI:
             "sendLocation": self._send_location,
             "sendChatAction": _true,
             "answerCallbackQuery": _true,
-            "deleteMessage": _true,
-            "deleteMessages": _true,
+            "deleteMessage": lambda params: self._delete(params, [int(params["message_id"])]),
+            "deleteMessages": lambda params: self._delete(params, [int(i) for i in params["message_ids"]]),
             "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
@@ -575,7 +746,8 @@ class FakeBotAPI:
             "setMyCommands": self._set_my_commands,
             "getMyCommands": lambda params: list(self.commands),
             "deleteMyCommands": self._delete_my_commands,
-            "getFile": _get_file,
+            "getFile": self._get_file,
+            **{method: self._media_sender(kind) for method, kind in MEDIA_METHODS.items()},
         }
 
     def _bot_id(self) -> int:
@@ -612,6 +784,45 @@ class FakeBotAPI:
 
     def _send_message(self, params: JSONDict) -> JSONDict:
         return self._new_message(params, text=str(params["text"]))
+
+    def _media_sender(self, kind: str) -> Handler:
+        def send(params: JSONDict) -> JSONDict:
+            given = params[kind]
+            file_id = given if isinstance(given, str) else f"uploaded-{next(_message_ids)}"
+            content: JSONDict = {kind: media_object(kind, file_id)}
+            if params.get("caption"):
+                if len(str(params["caption"])) > 1024:
+                    raise ApiError(400, "Bad Request: message caption is too long")
+                content["caption"] = str(params["caption"])
+            return self._new_message(params, **content)
+
+        return send
+
+    def _get_file(self, params: JSONDict) -> JSONDict:
+        file_id = str(params["file_id"])
+        with self._cond:
+            found = self._files.get(file_id)
+        if found is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        size = found.reported_size if found.reported_size is not None else len(found.content)
+        if size > MAX_GET_FILE:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{zlib.crc32(file_id.encode()):08x}",
+            "file_size": size,
+            "file_path": found.path,
+        }
+
+    def _delete(self, params: JSONDict, message_ids: list[int]) -> bool:
+        chat_id = params["chat_id"]
+        with self._cond:
+            if any(message_id in self._undeletable for message_id in message_ids):
+                raise ApiError(400, UNDELETABLE)
+            for message_id in message_ids:
+                self._messages.pop((chat_id, message_id), None)
+                self.deleted.append((chat_id, message_id))
+        return True
 
     def _send_location(self, params: JSONDict) -> JSONDict:
         location = _location(
@@ -705,16 +916,6 @@ class FakeBotAPI:
 
 def _true(params: JSONDict) -> bool:
     return True
-
-
-def _get_file(params: JSONDict) -> JSONDict:
-    file_id = str(params["file_id"])
-    return {
-        "file_id": file_id,
-        "file_unique_id": f"u-{file_id}"[:32],
-        "file_size": 1024,
-        "file_path": f"files/{file_id}",
-    }
 
 
 def _echo_inline_markup(message: JSONDict, params: JSONDict) -> None:
