@@ -108,10 +108,12 @@ def test_the_stripping_removes_every_direction_control_and_nothing_else() -> Non
     assert voice.strip_bidi(f"a{BIDI}b ب 1") == "ab ب 1"
 
 
+@pytest.mark.usefixtures("translated")
 def test_an_untranslated_sentence_is_spoken_in_english_not_by_a_foreign_voice() -> None:
-    first = says(greeting_in("ar"))[0]
+    forward = parse(voice.forward(language="ar", phone="+37060000001", caller_id="+37060000099", action_url=GATHER_URL))
+    first = says(forward)[0]  # the fake Arabic catalogue has no "Connecting you now…"
     assert first.attrib == {"language": "en-GB", "voice": "Polly.Amy"}
-    assert (first.text or "").startswith("Hello")
+    assert (first.text or "").startswith("Connecting")
 
 
 @pytest.mark.parametrize("code", ["ps", "fa", "so", "ti", "ur", "kmr", "ckb", "be", "si", "xx", None])
@@ -146,7 +148,7 @@ def test_every_key_offered_in_the_greeting_chooses_its_language(first: str) -> N
     options = says(greeting_in(first))[1:]
     assert len(options) == len(menu)
     for key, (code, option) in enumerate(zip(menu, options, strict=True), start=1):
-        assert f"press {key}." in (option.text or "")
+        assert str(key) in (option.text or "")  # "…press 2.", in the option's own language
         assert voice.language_for_key(str(key), first) == code
 
 
