@@ -319,9 +319,9 @@ async def test_chat_as_sms_shows_numbered_options_and_segments(
     add_on_duty(database, clock)
     output = await chat(settings, database, "/start\n/pin 54.2 24.3\n5\n1\n2\n/quit\n", style="sms")
     assert "Talking to the hotline as sms user" in output
-    assert "How many people are with you, counting yourself?\n         (GSM-7, 1 segment)" in output
-    assert "Is anyone pregnant?\n     1. Yes\n     2. No\n" in output
-    assert "(GSM-7, 2 segments)" in output  # the long location question
+    assert "How many are you in total?\n         (GSM-7, 1 segment)" in output  # the SMS form of the question
+    assert "Anyone pregnant?\n     1. Yes\n     2. No\n     3. Don't know\n" in output
+    assert "segments)" not in output and "Talk to a person" not in output  # every SMS here costs one segment
     assert "[1: Yes]" not in output
     assert "(type /pin LAT LON)" not in output
     with database.session() as session:

@@ -23,7 +23,7 @@ from hotline.storage.db import Database
 
 GREETING = (
     "Talking to the hotline as {style} user {address}. "
-    "/pin LAT LON shares a location, a number presses a button, /quit leaves."
+    "/pin LAT LON shares a location, a number answers a numbered choice, /quit leaves."
 )
 
 

@@ -141,7 +141,8 @@ class Dispatcher:
         if flow_event is None:
             self._unsupported(session, contact, event, report, payload, now)
             return
-        if contact.language is None and not (contact.profile or {}).get("menu_sent"):
+        # the menu of 21 languages costs six SMS: by SMS it is sent only when asked for ("language", /lang)
+        if contact.language is None and contact.channel != "sms" and not (contact.profile or {}).get("menu_sent"):
             self._send_menu(session, contact, report, now)
             contact.profile = {**(contact.profile or {}), "menu_sent": True}
         state, effects = engine.step(flow, conversation.state or {}, flow_event, now)
