@@ -94,6 +94,7 @@ class Runtime:
         self.media = MediaFetcher(database, self._downloaders(channels), clock)
         self._inbox_ready = asyncio.Event()
         self._outbox_ready = asyncio.Event()
+        self._media_ready = asyncio.Event()  # photos can wait for the poll: no extra SQLite write lock per commit
         self._tasks: list[asyncio.Task[None]] = []
         self._network: list[asyncio.Task[None]] = []
         self._stopping = threading.Event()
@@ -134,7 +135,7 @@ class Runtime:
         for _ in range(DISPATCHERS_ON_POSTGRES if self.database.is_postgres else 1):
             self._spawn(self._dispatch_loop())
         self._spawn(self._send_loop())
-        self._spawn(self._forever(self._inbox_ready, self.media.fetch_due))
+        self._spawn(self._forever(self._media_ready, self.media.fetch_due))
         if self.database.is_postgres:
             self._listener = threading.Thread(target=self._listen, name="hotline-listen", daemon=True)
             self._listener.start()
@@ -150,6 +151,7 @@ class Runtime:
         await asyncio.gather(*self._network, return_exceptions=True)
         self.wake_inbox()
         self.wake_outbox()
+        self._wake(self._media_ready)
         _, late = await asyncio.wait(self._tasks, timeout=STOP_GRACE) if self._tasks else (set(), set())
         for task in late:  # only awaits are cancelled here: work already in a thread finishes its transaction
             task.cancel()
