@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from sqlmodel import Session
 
 from hotline.bot import voice
-from hotline.bot.twilio_events import store_call_event
+from hotline.bot.twilio_events import store_call_event, to_int
 from hotline.flows.detect import language_from_phone
 from hotline.settings import Settings
 from hotline.storage import attachments, inbox, reports, staff
@@ -70,7 +70,7 @@ def _dialed(
 ) -> tuple[str, int | None]:
     status = form.get("DialCallStatus", "")
     if voice.dial_answered(status):
-        payload = {"duration": _seconds(form.get("DialCallDuration"))}
+        payload = {"duration": to_int(form.get("DialCallDuration"))}
         stored = store_call_event(database, form, kind="call_answered", suffix="dial", payload=payload, now=now)
         return voice.hang_up(), stored
     stored = store_call_event(database, form, kind="call_missed", suffix="dial", payload={"reason": status}, now=now)
@@ -82,7 +82,7 @@ def _recorded(database: Database, form: Mapping[str, str], language: str, now: d
     payload = {
         "url": form.get("RecordingUrl", ""),
         "recording_sid": recording,
-        "duration": _seconds(form.get("RecordingDuration")),
+        "duration": to_int(form.get("RecordingDuration")),
     }
     stored = (
         store_call_event(database, form, kind="voicemail", suffix=f"rec:{recording}", payload=payload, now=now)
@@ -110,13 +110,6 @@ def _caller_language(database: Database, caller: str, settings: Settings) -> str
 def _duty_phone(database: Database) -> str | None:
     with database.session() as session:
         return next((str(v.phone) for v in staff.on_duty(session) if v.phone), None)
-
-
-def _seconds(value: str | None) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def handle_call_event(

@@ -45,10 +45,10 @@ def after_status(session: Session, *, message: Message, code: str | None, now: d
     if code == OPTED_OUT:
         _record_opt_out(session, message, now)
         return
-    if code not in RETRY_LATER or outbox.resend_chain_length(session, message_id=message.id or 0) >= MAX_RESENDS:
+    attempt = outbox.resend_chain_length(session, message_id=message.id or 0) + 1
+    if code not in RETRY_LATER or attempt > MAX_RESENDS:
         log.info("message %s was not delivered (code %s); not sent again", message.id, code)
         return
-    attempt = outbox.resend_chain_length(session, message_id=message.id or 0) + 1
     outbox.resend(
         session, original=message, channel=message.channel, recipient_key=message.recipient_key or "",
         body=dict(message.body or {}), at=now + RESEND_PAUSE * attempt, contact_id=message.contact_id,

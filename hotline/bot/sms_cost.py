@@ -62,8 +62,8 @@ def _messages(flow: Flow) -> Iterator[tuple[str, Outgoing]]:
         if not node.expect:
             continue
         asked = {**engine.new_state(flow), "node": name, "started": True}
-        yield f"{name}: asked again", _sms(engine.step(flow, asked, engine.Text("zzqx zzqx"), NOW)[1])
-        once = engine.step(flow, asked, engine.Text("zzqx zzqx"), NOW)[0]
+        once, again = engine.step(flow, asked, engine.Text("zzqx zzqx"), NOW)
+        yield f"{name}: asked again", _sms(again)
         yield f"{name}: moved on", _sms(engine.step(flow, once, engine.Text("zzqx zzqx"), NOW)[1])
     yield "join question", _sms([engine.Say(continuity.JOIN_ASK, options=engine.YES_NO_OPTIONS[:2])])
     for text in ALONE:

@@ -32,12 +32,12 @@ def sms_event(form: Mapping[str, str]) -> tuple[str, str, dict[str, Any]]:
     word = body.strip().lower()
     payload: dict[str, Any] = {
         "text": body,
-        "segments": _int(form.get("NumSegments")),
+        "segments": to_int(form.get("NumSegments")),
         "country": form.get("FromCountry"),
     }
     media = [
         {"url": form[f"MediaUrl{i}"], "mime_type": form.get(f"MediaContentType{i}")}
-        for i in range(min(_int(form.get("NumMedia")) or 0, MEDIA_LIMIT))
+        for i in range(min(to_int(form.get("NumMedia")) or 0, MEDIA_LIMIT))
         if form.get(f"MediaUrl{i}")
     ]
     if opt == "STOP" or word in OPT_OUT_WORDS:
@@ -84,7 +84,8 @@ def _store(
         )  # fmt: skip
 
 
-def _int(value: Any) -> int | None:
+def to_int(value: Any) -> int | None:
+    """Read a number Twilio sent as text; ``None`` when it is missing or not a number."""
     try:
         return int(str(value))
     except (TypeError, ValueError):

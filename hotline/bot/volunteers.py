@@ -44,13 +44,15 @@ def handle_volunteer_event(
         if event.kind == "button":
             toast = ""
             if data.startswith(paging.ACK_PREFIX):
-                toast = acknowledge_page(session, database, volunteer, data, now, reach)
+                toast = acknowledge_page(session, database, volunteer, data, now, reach)[1]
             answer_button(session, event=event, contact=contact, payload=payload, text=toast, now=now)
             return
         code = SMS_CODE.fullmatch(normalize_digits(str(payload.get("text", ""))).strip().lower())
         if contact.channel == "sms" and code:
-            text = acknowledge_page(session, database, volunteer, f"{paging.ACK_PREFIX}{code.group(1)}", now, reach)
-            if text == translate_for_volunteer(YOURS):
+            taken, text = acknowledge_page(
+                session, database, volunteer, f"{paging.ACK_PREFIX}{code.group(1)}", now, reach
+            )
+            if taken:
                 return  # the details that follow begin with "Case … is yours"
         else:
             sms = contact.channel == "sms"
@@ -60,23 +62,23 @@ def handle_volunteer_event(
 
 def acknowledge_page(
     session: Session, database: Database, volunteer: Volunteer, data: str, now: datetime, reach: paging.Reach
-) -> str:
-    """Let the first volunteer who acknowledges take the case; return the short answer for their button."""
+) -> tuple[bool, str]:
+    """Let the first volunteer who acknowledges take the case; return whether this one did, and the short answer."""
     page = _page_for(session, data)
     if page is None or page.volunteer_id != volunteer.id:
-        return translate_for_volunteer(NOT_YOURS)
+        return False, translate_for_volunteer(NOT_YOURS)
     report = session.get(Report, page.report_id)
     assert report is not None
     if not reports.acknowledge(session, report_id=report.id or 0, volunteer_id=volunteer.id or 0, now=now):
         session.refresh(report)
-        return translate_for_volunteer(ALREADY_YOURS if report.acknowledged_by == volunteer.id else TAKEN)
+        return False, translate_for_volunteer(ALREADY_YOURS if report.acknowledged_by == volunteer.id else TAKEN)
     session.refresh(report)
     page.status, page.acknowledged_at = "acknowledged", now
     session.add(page)
     reports.audit(session, actor=f"volunteer:{volunteer.id}", action="acknowledged", now=now, report_id=report.id)
     paging.page_report(session, keyring=database.keyring, report=report, now=now, reach=reach)
     _send_details(session, database, page, volunteer, report, now, reach)
-    return translate_for_volunteer(YOURS)
+    return True, translate_for_volunteer(YOURS)
 
 
 def _page_for(session: Session, data: str) -> Page | None:
