@@ -30,9 +30,11 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.loopback import LoopbackServer, Server
 
 JSONDict = dict[str, Any]
 Handler = Callable[[JSONDict], Any]
@@ -411,7 +413,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     """Routes HTTP requests to the owning :class:`FakeBotAPI`."""
 
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: Server
 
     def do_POST(self) -> None:
         """Handle a POST Bot API request."""
@@ -439,13 +441,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeBotAPI
-
-
-class FakeBotAPI:
+class FakeBotAPI(LoopbackServer):
     """In-process fake of the Telegram Bot API; use as a context manager or via start()/stop()."""
+
+    handler = _RequestHandler
+    thread_name = "fake-telegram"
 
     def __init__(self, token: str | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.expected_token = token
@@ -453,7 +453,7 @@ class FakeBotAPI:
         self.webhook: JSONDict = {}
         self.commands: list[Any] = []
         self.on_call: Callable[[Call], None] | None = None
-        self._address = (host, port)
+        super().__init__(host, port)
         self._cond = threading.Condition()
         self._calls: list[Call] = []
         self._tokens: list[str] = []
@@ -465,8 +465,6 @@ class FakeBotAPI:
         self._files: dict[str, _StoredFile] = {}
         self._undeletable: set[int] = set()
         self.deleted: list[tuple[Any, int]] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._stopping = False
         self._handlers: dict[str, tuple[str, Handler]] = {}
         for name, handler in self._builtin_handlers().items():
@@ -474,46 +472,14 @@ class FakeBotAPI:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
-        """Bind the socket and serve in a daemon thread; returns self."""
-        if self._server is not None:
-            return self
+    def _before_start(self) -> None:
         self._stopping = False
-        self._server = _Server(self._address, _RequestHandler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-telegram", daemon=True
-        )
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        """Stop serving, wake long pollers and close the socket."""
-        if self._server is None:
-            return
+    def _before_stop(self) -> None:
+        """Wake long pollers before the server goes."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL such as ``http://127.0.0.1:PORT``; pass ``f"{url}/bot"`` as ``base_url``."""
-        if self._server is None:
-            raise RuntimeError("FakeBotAPI is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     @property
     def base_url(self) -> str:

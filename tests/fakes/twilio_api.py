@@ -29,13 +29,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from twilio.request_validator import RequestValidator
 
 from hotline.bot.channels.sms import sms_segments
+from tests.fakes.loopback import LoopbackServer, Server
 
 API_VERSION = "2010-04-01"
 DEFAULT_ACCOUNT_SID = "ACtest" + "0" * 28
@@ -225,7 +226,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     """Routes HTTP requests to the owning :class:`FakeTwilioAPI`."""
 
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: Server
 
     def do_POST(self) -> None:
         """Handle a resource creation."""
@@ -258,13 +259,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(reply.body)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeTwilioAPI
-
-
-class FakeTwilioAPI:
+class FakeTwilioAPI(LoopbackServer):
     """In-process fake of Twilio's REST API; use as a context manager or via start()/stop()."""
+
+    handler = _RequestHandler
+    thread_name = "fake-twilio"
 
     def __init__(
         self,
@@ -277,7 +276,7 @@ class FakeTwilioAPI:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.delay = 0.0  # seconds to wait before answering each request (for timeout tests)
-        self._address = (host, port)
+        super().__init__(host, port)
         self._cond = threading.Condition()
         self._sent: list[SentSMS] = []
         self._calls: list[Call] = []
@@ -285,46 +284,8 @@ class FakeTwilioAPI:
         self._fault: _Fault | None = None
         self._opted_out: set[str] = set()
         self._media: dict[str, tuple[bytes, str]] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> Self:
-        """Bind the socket and serve in a daemon thread; returns self."""
-        if self._server is None:
-            self._server = _Server(self._address, _RequestHandler)
-            self._server.fake = self
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-twilio", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL such as ``http://127.0.0.1:PORT``: the ``api_url`` to give the channel."""
-        if self._server is None:
-            raise RuntimeError("FakeTwilioAPI is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # ------------------------------------------------------------------ recorded traffic
 
