@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -158,21 +158,97 @@ class Volunteer(SQLModel, table=True):
     phone: Any = _sealed("volunteer.phone")
     phone_index: str | None = Field(default=None, max_length=64, unique=True)
     languages: str = Field(default="en", max_length=120)
-    on_duty: bool = False
+    role: str = Field(default="volunteer", max_length=16)  # coordinators are the rota's final fallback
+    quiet: str | None = Field(default=None, max_length=200)  # e.g. "call 23:00-07:00": channels not used then
     active: bool = True
     created_at: datetime = _time()
 
 
-class Page(SQLModel, table=True):
-    """One volunteer paged about one report; later news edits the same page."""
-
-    __table_args__ = (UniqueConstraint("report_id", "volunteer_id", name="uq_page_report_volunteer"),)
+class Rotation(SQLModel, table=True):
+    """One layer of the rota: members take turns, handing over at local wall-clock times."""
 
     id: int | None = Field(default=None, primary_key=True)
-    report_id: int = Field(foreign_key="report.id")
+    name: str = Field(max_length=80)
+    layer: str = Field(max_length=16)  # primary or backup
+    every: str = Field(max_length=8)  # day or week
+    handoffs: str = Field(max_length=120)  # local hand-over times, "09:00" or "08:00,20:00"
+    weekday: int | None = None  # for weekly turns: 0 is Monday
+    members: str = Field(max_length=400)  # volunteer ids in turn order, "3,1,2"
+    starts_on: str = Field(max_length=10)  # the local date of the first turn, "2026-11-23"
+    time_zone: str = Field(default="Europe/Vilnius", max_length=64)
+    active: bool = True
+    created_at: datetime = _time()
+
+
+class Override(SQLModel, table=True):
+    """A volunteer covering one layer for a while ("I cover Tuesday night"); no end means until replaced."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    layer: str = Field(max_length=16)
     volunteer_id: int = Field(foreign_key="volunteer.id")
+    starts_at: datetime = _time()
+    ends_at: datetime | None = _time(nullable=True)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _time()
+    cancelled_at: datetime | None = _time(nullable=True)
+
+
+OPEN = text("status <> 'resolved'")
+
+
+OPEN = text("status <> 'resolved'")
+
+
+class Incident(SQLModel, table=True):
+    """The paging of one report: the policy copied when paging began, the next step due, who answered.
+
+    ``alert`` is the short number volunteers text back ("3a"); it is unique among unresolved incidents
+    and is handed out again only after a cool-down once its incident is resolved.
+    """
+
+    __table_args__ = (
+        Index("ix_incident_due", "status", "due_at"),
+        Index("uq_incident_open_alert", "alert", unique=True, postgresql_where=OPEN, sqlite_where=OPEN),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", unique=True)
+    status: str = Field(default="paging", max_length=16)  # paging, acknowledged, resolved
+    alert: int
+    policy: Any = Field(default=None, sa_column=Column(JSON, nullable=False))
+    urgent: bool = False
+    step: int = 0  # the next step of the policy to run
+    cycle: int = 0  # counts repeats and re-pages; part of every page's identity
+    repeats_done: int = 0
+    cycle_started_at: datetime = _time()
+    due_at: datetime | None = _time(nullable=True)
+    started_at: datetime = _time()
+    first_paged_at: datetime | None = _time(nullable=True)
+    acknowledged_at: datetime | None = _time(nullable=True)
+    acknowledged_by: int | None = Field(default=None, foreign_key="volunteer.id")
+    resolved_at: datetime | None = _time(nullable=True)
+    resolved_by: str | None = Field(default=None, max_length=64)
+    updated_at: datetime = _time()
+
+
+class Page(SQLModel, table=True):
+    """One volunteer paged on one channel by one step of an incident's escalation; it exists at most once."""
+
+    __table_args__ = (
+        UniqueConstraint("incident_id", "step", "repeat", "volunteer_id", "channel", name="uq_page_step"),
+        Index("ix_page_report", "report_id", "volunteer_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    report_id: int = Field(foreign_key="report.id")
+    step: int
+    repeat: int
+    volunteer_id: int = Field(foreign_key="volunteer.id")
+    channel: str = Field(max_length=16)  # telegram, sms, call, pager
     message_id: int | None = Field(default=None, foreign_key="message.id")
-    status: str = Field(default="sent", max_length=16)
+    status: str = Field(default="sent", max_length=16)  # sent, acknowledged, declined
+    due_at: datetime = _time()  # when the policy said to send it: lateness is created_at - due_at
     created_at: datetime = _time()
     acknowledged_at: datetime | None = _time(nullable=True)
 
@@ -199,6 +275,7 @@ class ApiToken(SQLModel, table=True):
     name: str = Field(max_length=80)
     role: str = Field(max_length=16)
     token_hash: str = Field(max_length=64, unique=True)
+    volunteer_id: int | None = Field(default=None, foreign_key="volunteer.id")  # whose hand acts through it
     created_at: datetime = _time()
     revoked_at: datetime | None = _time(nullable=True)
     last_used_at: datetime | None = _time(nullable=True)
