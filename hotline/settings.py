@@ -67,6 +67,8 @@ class Settings(BaseModel):
     default_language: str = "en"
     poll_interval: float = Field(default=2.0, gt=0)
     page_on_console: bool = True
+    escalation_policy: str = ""  # a policy file replacing the shipped hotline/flows/escalation.yaml
+    page_location: bool = False  # put exact coordinates in pages themselves (see README: the risk)
 
     @field_validator("public_url", "telegram_api_url", "twilio_api_url")
     @classmethod

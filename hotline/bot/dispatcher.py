@@ -12,12 +12,15 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
 from hotline.bot import calls, commands, continuity, language, paging, uploads
 from hotline.bot.i18n import translate, use_locale
+from hotline.bot.oncall import escalation, relay
+from hotline.bot.oncall.policy import load_policy
 from hotline.bot.outgoing import answer_button, send_to_contact
 from hotline.bot.replies import reply_body
 from hotline.bot.volunteers import handle_volunteer_event
@@ -46,6 +49,7 @@ class Dispatcher:
         self.flow = flow
         self.clock = clock
         self.reach = paging.reach_of(settings)
+        self.policy = load_policy(Path(settings.escalation_policy) if settings.escalation_policy else None)
         self.on_commit: Callable[[], None] = lambda: None
 
     def process_next(self) -> bool:
@@ -126,6 +130,11 @@ class Dispatcher:
         if command is not None:
             commands.run_command(session, command=command, contact=contact, report=report, now=now)
             return
+        if relay.take_answer(
+            session, keyring=self.database.keyring, conversation=conversation, report=report, kind=event.kind,
+            payload=payload, now=now, reach=self.reach,
+        ):  # fmt: skip
+            return
         if event.kind in ("media", "sms_media"):
             self._media(session, contact, event, report, payload, now)
             return
@@ -197,7 +206,10 @@ class Dispatcher:
         effects: list[engine.Effect] | None = None,
     ) -> None:  # fmt: skip
         keyring, reach = self.database.keyring, self.reach
-        paging.page_report(session, keyring=keyring, report=report, now=now, reach=reach, handoff=handoff, loud=loud)
+        escalation.page_report(
+            session, keyring=keyring, report=report, policy=self.policy, now=now, reach=reach, handoff=handoff,
+            loud=loud,
+        )  # fmt: skip
         if effects:
             paging.tell_owner(session, keyring=keyring, report=report, effects=effects, now=now, reach=reach)
 

@@ -1,9 +1,8 @@
-"""Paging the volunteer on duty: when to page, what a page says, updating it, and acknowledgement.
+"""What a page says, how a volunteer is reached, and the news sent to the volunteer who has a case.
 
-The rule: a report is paged as soon as a volunteer could act on it (a location, a headcount, a
-medical answer, words kept from the person) or the person asks for a human; every later answer
-edits the same page. A page carries no names, numbers or coordinates: those go only to the
-volunteer who acknowledges, at that moment.
+When to page and whom is ``hotline.bot.oncall.escalation``'s job. A page carries no names, numbers
+or coordinates (pages sit on phones and in Telegram's servers): those go only to the volunteer who
+acknowledges, at that moment. Every later answer edits the Telegram page in place.
 """
 
 from __future__ import annotations
@@ -13,17 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hotline.bot import languages
 from hotline.bot.channels.console import PAGER
 from hotline.bot.i18n import V_, format_age, format_number, translate_for_volunteer, use_locale
 from hotline.flows.engine import Effect, Handoff, Note, Save
 from hotline.settings import Settings
-from hotline.storage import outbox, reports, staff
+from hotline.storage import outbox, reports
 from hotline.storage.crypto import KeyRing
 from hotline.storage.inbox import address_key
-from hotline.storage.models import Message, Page, Report, Volunteer
+from hotline.storage.models import Incident, Message, Page, Report, Volunteer
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +35,20 @@ class Reach:
 
     telegram: bool = False
     sms: bool = False
+    exact_location: bool = False  # HOTLINE_PAGE_LOCATION: coordinates in the page itself
 
 
 def reach_of(settings: Settings) -> Reach:
     """Return the volunteer channels the settings make available."""
-    return Reach(telegram=settings.telegram_enabled, sms=settings.twilio_enabled)
+    return Reach(telegram=settings.telegram_enabled, sms=settings.twilio_enabled, exact_location=settings.page_location)
 
 
 MESSAGE_LIMIT = 3900  # Telegram refuses texts over 4096 characters
 NOTE_IN_MESSAGE = 600
 ACK_PREFIX = "ack:"
+DECLINE_PREFIX = "decline:"
 ACKNOWLEDGE = V_("Acknowledge")
+DECLINE = V_("Decline")
 SMS_ACK = V_("Reply {code} to take this case.")
 MEDIA_CAPTION = V_("From case {reference}")
 MEDIA_ELSEWHERE = V_("The person sent a photo or recording. It is stored with the case.")
@@ -55,65 +57,9 @@ TITLES = {"distress": V_("🆘 Distress report {reference}"), "call": V_("📞 C
 ASYLUM = {"yes": V_("yes"), "no": V_("no"), "unknown": V_("not known")}
 
 
-def page_report(
-    session: Session,
-    *,
-    keyring: KeyRing,
-    report: Report,
-    now: datetime,
-    reach: Reach,
-    handoff: bool = False,
-    loud: bool = False,
-) -> None:
-    """Page the on-duty volunteers about a report, or update their pages (``loud``: as a new, ringing page)."""
-    if report.paged_at is None and not (handoff or reports.has_something_to_act_on(report)):
-        return
-    volunteers = staff.on_duty(session)
-    if not volunteers:
-        if not reports.has_audit(session, report_id=report.id or 0, action="no_one_on_duty"):
-            log.warning("report %s has nobody on duty to page", report.id)
-            reports.audit(session, actor="system", action="no_one_on_duty", now=now, report_id=report.id)
-        return
-    for volunteer in volunteers:
-        with use_locale(volunteer_language(volunteer)):
-            _page_one(session, keyring=keyring, report=report, volunteer=volunteer, now=now, reach=reach, loud=loud)
-    if report.paged_at is None:
-        report.paged_at = now
-        reports.audit(session, actor="system", action="paged", now=now, report_id=report.id)
-
-
-def _page_one(
-    session: Session,
-    *,
-    keyring: KeyRing,
-    report: Report,
-    volunteer: Volunteer,
-    now: datetime,
-    reach: Reach,
-    loud: bool,
-) -> None:
-    route = volunteer_route(keyring, volunteer, reach=reach)
-    sms = route[0] == "sms"
-    page = session.exec(select(Page).where(Page.report_id == report.id, Page.volunteer_id == volunteer.id)).first()
-    if page is not None and loud and page.acknowledged_at is None:  # edits do not ring: page afresh
-        body = page_body(report, now, page_id=page.id, acknowledged=False, sms=sms)
-        page.message_id = send_to_volunteer(session, route=route, page=page, kind="page", body=body, now=now).id
-        session.add(page)
-        return
-    if page is None:
-        page = Page(report_id=report.id or 0, volunteer_id=volunteer.id or 0, created_at=now)
-        session.add(page)
-        session.flush()
-        body = page_body(report, now, page_id=page.id, acknowledged=False, sms=sms)
-        page.message_id = send_to_volunteer(session, route=route, page=page, kind="page", body=body, now=now).id
-        return
-    if sms:  # an SMS cannot be edited, and a new one for every answer would bury the volunteer
-        return
-    body = page_body(report, now, page_id=page.id, acknowledged=page.acknowledged_at is not None)
-    _update_page(session, page=page, route=route, body={"to": route[1], **body}, now=now)
-
-
-def _update_page(session: Session, *, page: Page, route: Route, body: dict[str, Any], now: datetime) -> None:
+def update_page(session: Session, *, page: Page, route: Route, body: dict[str, Any], now: datetime) -> None:
+    """Edit a page to a newer text, replacing a queued edit (or the page itself) when not sent yet."""
+    body = {"to": route[1], **body}
     queued = [page.message_id] if page.message_id else []
     edit = outbox.pending_edit(session, edit_of_id=page.message_id or 0)
     queued += [edit.id] if edit and edit.id else []
@@ -133,11 +79,30 @@ def send_to_volunteer(
     now: datetime,
     edit: bool = False,
 ) -> Message:
-    """Queue a message to the volunteer of a page, about its report."""
+    """Queue a message to the volunteer of a page, about its report (``edit``: as an edit of the page)."""
+    edit_of_id = page.message_id if edit else None
+    return notify_volunteer(
+        session, route=route, volunteer_id=page.volunteer_id, report_id=page.report_id, kind=kind, body=body,
+        now=now, edit_of_id=edit_of_id,
+    )  # fmt: skip
+
+
+def notify_volunteer(
+    session: Session,
+    *,
+    route: Route,
+    volunteer_id: int | None,
+    report_id: int | None,
+    kind: str,
+    body: dict[str, Any],
+    now: datetime,
+    edit_of_id: int | None = None,
+) -> Message:
+    """Queue a message to a volunteer by a route, about a report (or none)."""
     channel, address, key = route
     return outbox.enqueue(
         session, kind=kind, channel=channel, recipient_key=key, body={**body, "to": address}, now=now,
-        volunteer_id=page.volunteer_id, report_id=page.report_id, edit_of_id=page.message_id if edit else None,
+        volunteer_id=volunteer_id, report_id=report_id, edit_of_id=edit_of_id,
     )  # fmt: skip
 
 
@@ -182,7 +147,8 @@ def _owner_page(session: Session, report: Report) -> tuple[Volunteer | None, Pag
     owner = session.get(Volunteer, report.acknowledged_by) if report.acknowledged_by else None
     if owner is None:
         return None, None
-    return owner, session.exec(select(Page).where(Page.report_id == report.id, Page.volunteer_id == owner.id)).first()
+    query = select(Page).where(Page.report_id == report.id, Page.volunteer_id == owner.id)
+    return owner, session.exec(query.order_by(col(Page.id).desc())).first()
 
 
 def _news_lines(effects: list[Effect]) -> list[str]:
@@ -220,40 +186,58 @@ def volunteer_language(volunteer: Volunteer) -> str:
     return next((code for code in spoken if code in languages.VOLUNTEER_CODES), "en")
 
 
-def volunteer_route(keyring: KeyRing, volunteer: Volunteer, *, reach: Reach) -> Route:
-    """Return the channel, address and ordering key used to reach a volunteer: Telegram, else SMS, else the console."""
-    if reach.telegram and volunteer.telegram_chat:
-        chat = str(volunteer.telegram_chat)
-        return "telegram", chat, keyring.blind_index(address_key("telegram", chat))
-    if reach.sms and volunteer.phone:
-        phone = str(volunteer.phone)
-        return "sms", phone, keyring.blind_index(address_key("sms", phone))
+def volunteer_route(keyring: KeyRing, volunteer: Volunteer, *, reach: Reach, channel: str | None = None) -> Route:
+    """Return the channel, address and ordering key that reach a volunteer.
+
+    Without ``channel``: Telegram, else SMS, else the console pager. A call has an ordering key of its
+    own, so a ringing phone never waits behind SMS.
+    """
+    chat, phone = volunteer.telegram_chat, volunteer.phone
+    channel = channel or ("telegram" if reach.telegram and chat else "sms" if reach.sms and phone else PAGER)
+    if channel == "telegram" and chat:
+        return "telegram", str(chat), keyring.blind_index(address_key("telegram", str(chat)))
+    if channel in ("sms", "call") and phone:
+        key = keyring.blind_index(address_key("sms", str(phone)))
+        return channel, str(phone), key if channel == "sms" else f"call:{key}"
     return PAGER, str(volunteer.id), f"pager:{volunteer.id}"
 
 
 def page_body(
-    report: Report, now: datetime, *, page_id: int | None, acknowledged: bool, sms: bool = False
+    report: Report,
+    now: datetime,
+    *,
+    page: Page,
+    incident: Incident,
+    owner: str | None = None,
+    exact_location: bool = False,
 ) -> dict[str, Any]:
-    """Return a page's text and its Acknowledge button (until acknowledged), in the current locale.
+    """Return a page's text and buttons in the current locale, for the page's channel and the incident's state.
 
-    By SMS there are no buttons: the page ends with the short code to text back instead.
+    By SMS there are no buttons: the page ends with the alert's short code to text back instead.
+    ``exact_location`` (a deployment's choice, off by default) adds the coordinates to the page.
     """
-    text = page_text(report, now, acknowledged=acknowledged, sms=sms)
-    if sms and not acknowledged and page_id is not None:
-        text += "\n" + translate_for_volunteer(SMS_ACK, code=f"{page_id}A")
-        return {"text": text, "buttons": []}
-    label = translate_for_volunteer(ACKNOWLEDGE)
-    buttons = [] if acknowledged or page_id is None else [[{"label": label, "data": f"{ACK_PREFIX}{page_id}"}]]
-    return {"text": text, "buttons": buttons}
+    waiting = incident.status == "paging"
+    text = page_text(report, now, incident=incident, owner=owner, sms=page.channel == "sms")
+    location = report.location or {}
+    if exact_location and "lat" in location:
+        text += "\n" + map_link(location["lat"], location["lon"])
+    if page.channel == "sms":
+        suffix = translate_for_volunteer(SMS_ACK, code=f"{incident.alert}A") if waiting else ""
+        return {"text": "\n".join(filter(None, [text, suffix])), "buttons": []}
+    buttons = [
+        {"label": translate_for_volunteer(ACKNOWLEDGE), "data": f"{ACK_PREFIX}{page.id}"},
+        {"label": translate_for_volunteer(DECLINE), "data": f"{DECLINE_PREFIX}{page.id}"},
+    ]
+    return {"text": text, "buttons": [buttons] if waiting else []}
 
 
-def page_text(report: Report, now: datetime, *, acknowledged: bool, sms: bool = False) -> str:
+def page_text(report: Report, now: datetime, *, incident: Incident, owner: str | None = None, sms: bool = False) -> str:
     """Describe a report for a page, without names, numbers or coordinates."""
     t = translate_for_volunteer
     people, medical = report.people or {}, report.medical or {}
     flags = [t(name) for name, on in _urgency_flags(people, medical) if on]
     title = TITLES.get(report.kind, V_("🆘 Report {reference}"))
-    lines = [t(title, reference=report.reference)]
+    lines = [t(title, reference=report.reference) + f" · #{incident.alert}"]
     lines.append(t(V_("⚠️ URGENT: {flags}"), flags=", ".join(flags)) if flags else t(V_("Urgency: not known yet")))
     total, children = _count(people.get("total")), _count(people.get("children"))
     lines.append(t(V_("People: {total}, children: {children}"), total=total, children=children))
@@ -262,11 +246,28 @@ def page_text(report: Report, now: datetime, *, acknowledged: bool, sms: bool = 
     lines.append(t(V_("Language: {language} · channel: {channel}"), language=language, channel=report.channel))
     if any(note.get("field") == "handoff" for note in report.notes or []):
         lines.append(t(V_("🙋 Asked to talk to a person")))
-    if acknowledged:
-        lines.append(t(V_("✅ Acknowledged")))
-    elif not sms:
-        lines.append(t(V_("Press Acknowledge to take this case.")))
-    return "\n".join(lines)
+    lines.append(_state_line(incident, now, owner, sms))
+    return "\n".join(line for line in lines if line)
+
+
+def _state_line(incident: Incident, now: datetime, owner: str | None, sms: bool) -> str:
+    t = translate_for_volunteer
+    if incident.status == "resolved":
+        return t(V_("☑️ Closed"))
+    if incident.status == "acknowledged":
+        return t(V_("✅ Taken by {name}"), name=owner) if owner else t(V_("✅ Acknowledged"))
+    if incident.acknowledged_at is not None:  # paged again: taken once, never closed
+        return t(V_("⏰ Taken {age} ago and not closed yet"), age=format_age(now - incident.acknowledged_at))
+    return "" if sms else t(V_("Press Acknowledge to take this case."))
+
+
+def page_speech(report: Report) -> str:
+    """Return what a page call says, in the current locale: that a case waits, and how urgent it is."""
+    t = translate_for_volunteer
+    people, medical = report.people or {}, report.medical or {}
+    flags = [t(name) for name, on in _urgency_flags(people, medical) if on]
+    urgent = t(V_("It is urgent: {flags}."), flags=", ".join(flags)) if flags else ""
+    return " ".join(filter(None, [t(V_("Hotline page. A case needs a volunteer.")), urgent]))
 
 
 def _urgency_flags(people: dict[str, Any], medical: dict[str, Any]) -> list[tuple[str, bool]]:
@@ -322,7 +323,7 @@ def details_body(report: Report) -> dict[str, Any]:
                 at=location["received_at"],
             )
         )
-        lines.append(f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=15/{lat:.6f}/{lon:.6f}")
+        lines.append(map_link(lat, lon))
     words = V_("Their words ({field}): {text}")
     lines += [t(words, field=n["field"], text=_clip(n["text"], NOTE_IN_MESSAGE)) for n in data["notes"]]
     return {"text": _clip("\n".join(lines)), "buttons": []}
@@ -330,3 +331,8 @@ def details_body(report: Report) -> dict[str, Any]:
 
 def _answer(value: bool | None) -> str:
     return translate_for_volunteer({True: V_("yes"), False: V_("no"), None: V_("not known")}[value])
+
+
+def map_link(lat: float, lon: float) -> str:
+    """Return an OpenStreetMap link with a marker at a point."""
+    return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=15/{lat:.6f}/{lon:.6f}"

@@ -13,7 +13,7 @@ import hmac
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot
@@ -25,6 +25,8 @@ from hotline.bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel, make
 from hotline.bot.channels.twilio import TwilioChannel
 from hotline.bot.dispatcher import Dispatcher
 from hotline.bot.media import Downloader, MediaFetcher, telegram_downloader
+from hotline.bot.oncall import coverage, escalation
+from hotline.bot.paging import reach_of
 from hotline.bot.sender import OutboxSender
 from hotline.clock import utcnow
 from hotline.flows.model import load_builtin
@@ -35,6 +37,7 @@ from hotline.storage.db import Database
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 15.0
+COVERAGE_CHECK = timedelta(minutes=15)  # how often the next 48 hours of the rota are checked for gaps
 DISPATCHERS_ON_POSTGRES = 2  # claims are row locks there, so two loops per process share the work safely
 
 
@@ -70,11 +73,12 @@ def store_telegram_update(database: Database, data: dict[str, Any], now: datetim
 
 
 def make_twilio(settings: Settings) -> TwilioChannel:
-    """Create the SMS channel, with delivery reports sent to our status webhook when there is a public URL."""
+    """Create the SMS and call channel; with a public URL, delivery reports and keys pressed on page calls reach us."""
     status = f"{settings.public_url}/webhooks/twilio/status" if settings.public_url else None
     return TwilioChannel(
-        settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from, settings.twilio_api_url, status
-    )
+        settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from, settings.twilio_api_url, status,
+        public_url=settings.public_url,
+    )  # fmt: skip
 
 
 class Runtime:
@@ -95,6 +99,9 @@ class Runtime:
         self._inbox_ready = asyncio.Event()
         self._outbox_ready = asyncio.Event()
         self._media_ready = asyncio.Event()  # photos can wait for the poll: no extra SQLite write lock per commit
+        self._escalation_ready = asyncio.Event()
+        self._next_step_at: datetime | None = None
+        self._coverage_checked_at: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._network: list[asyncio.Task[None]] = []
         self._stopping = threading.Event()
@@ -106,7 +113,7 @@ class Runtime:
         if self.bot is not None:
             channels["telegram"] = TelegramChannel(self.bot)
         if self.twilio is not None:
-            channels["sms"] = self.twilio
+            channels["sms"] = channels["call"] = self.twilio
         if self.settings.page_on_console:
             channels["pager"] = ConsolePager()
         return channels
@@ -128,7 +135,7 @@ class Runtime:
     async def start(self) -> None:
         """Start every loop this process runs."""
         self._loop = asyncio.get_running_loop()
-        self.dispatcher.on_commit = self.wake_outbox
+        self.dispatcher.on_commit = self._after_dispatch
         if not self.database.is_postgres:
             with self.database.session() as session:
                 outbox.release_expired_leases(session, now=self.clock(), everything=True)
@@ -136,6 +143,7 @@ class Runtime:
             self._spawn(self._dispatch_loop())
         self._spawn(self._send_loop())
         self._spawn(self._forever(self._media_ready, self.media.fetch_due))
+        self._spawn(self._forever(self._escalation_ready, self._escalate, self._next_step_in))
         if self.database.is_postgres:
             self._listener = threading.Thread(target=self._listen, name="hotline-listen", daemon=True)
             self._listener.start()
@@ -152,6 +160,7 @@ class Runtime:
         self.wake_inbox()
         self.wake_outbox()
         self._wake(self._media_ready)
+        self._wake(self._escalation_ready)
         _, late = await asyncio.wait(self._tasks, timeout=STOP_GRACE) if self._tasks else (set(), set())
         for task in late:  # only awaits are cancelled here: work already in a thread finishes its transaction
             task.cancel()
@@ -170,6 +179,35 @@ class Runtime:
     def wake_outbox(self) -> None:
         """Wake the outbox sender; safe from any thread."""
         self._wake(self._outbox_ready)
+
+    def _after_dispatch(self) -> None:
+        self.wake_outbox()
+        self._wake(self._escalation_ready)  # a new incident's next step may be due sooner than the loop thinks
+
+    async def _escalate(self) -> int:
+        pages = await asyncio.to_thread(self._run_escalation)
+        if pages:
+            self.wake_outbox()
+        return pages
+
+    def _run_escalation(self) -> int:
+        """Run the escalation steps that are due, and now and then check the rota for gaps."""
+        now, keyring, reach = self.clock(), self.database.keyring, reach_of(self.settings)
+        with self.database.session() as session:
+            pages = escalation.run_due_incidents(session, keyring=keyring, now=now, reach=reach)
+        checked = self._coverage_checked_at
+        if checked is None or now - checked >= COVERAGE_CHECK:
+            with self.database.session() as session:
+                pages += coverage.warn_uncovered(session, keyring=keyring, now=now, reach=reach)
+            self._coverage_checked_at = now
+        with self.database.session() as session:
+            self._next_step_at = escalation.next_due(session)
+        return pages
+
+    def _next_step_in(self) -> float | None:
+        if self._next_step_at is None:
+            return None
+        return max((self._next_step_at - self.clock()).total_seconds(), 0.0)
 
     def _wake(self, ready: asyncio.Event) -> None:
         if self._loop is not None and not self._loop.is_closed():

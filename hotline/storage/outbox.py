@@ -20,6 +20,7 @@ from hotline.storage.models import Message
 
 LEASE = timedelta(seconds=30)  # well above a send's 10 s timeout plus rate-limit waits
 UNSETTLED = ("pending", "sending")
+UNKNOWN_AFTER_CRASH = "outcome unknown after a crash"
 
 
 def enqueue(
@@ -123,14 +124,21 @@ def claim_due(
 
 
 def release_expired_leases(session: Session, *, now: datetime, everything: bool = False) -> int:
-    """Put messages whose sender died back in line; ``everything`` when no other sender can exist (SQLite)."""
+    """Put messages whose sender died back in line; ``everything`` when no other sender can exist (SQLite).
+
+    A page is the exception: it may have reached the volunteer, so it is marked ``unknown`` and not
+    sent again; the escalation's next step (another channel, another person) covers it.
+    """
     condition: ColumnElement[bool] = col(Message.status) == "sending"
     if not everything:
         condition = and_(condition, col(Message.not_before) < now)
-    result = session.execute(
-        update(Message).where(condition).values(status="pending", not_before=now, resent_after_crash=True)
+    is_page = col(Message.kind) == "page"
+    unknown = update(Message).where(condition, is_page).values(status="unknown", error="outcome unknown after a crash")
+    session.execute(unknown)
+    resend = (
+        update(Message).where(condition, ~is_page).values(status="pending", not_before=now, resent_after_crash=True)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(session.execute(resend).rowcount)  # type: ignore[attr-defined]
 
 
 def mark_sent(session: Session, *, message_id: int, provider_message_id: str | None, now: datetime) -> None:

@@ -137,7 +137,7 @@ async def test_a_report_over_the_webhook_is_paged_acknowledged_and_visible(
     assert answer.params["callback_query_id"] == "cbq-9"
     pin = await fake.wait_for_async(lambda c: c.method == "sendLocation" and c.params["chat_id"] == VOLUNTEER_CHAT)
     assert (pin.params["latitude"], pin.params["longitude"]) == (54.61, 25.02)
-    await fake.wait_for_async(lambda c: c.method == "editMessageText" and "Acknowledged" in c.params.get("text", ""))
+    await fake.wait_for_async(lambda c: c.method == "editMessageText" and "Taken by Vol" in c.params.get("text", ""))
     token = _token(client, "coordinator")
     response = await client.get(f"/api/v1/reports/{reference}", headers={"Authorization": f"Bearer {token}"})
     body = response.json()
