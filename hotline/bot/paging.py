@@ -197,8 +197,7 @@ def volunteer_route(keyring: KeyRing, volunteer: Volunteer, *, reach: Reach, cha
     if channel == "telegram" and chat:
         return "telegram", str(chat), keyring.blind_index(address_key("telegram", str(chat)))
     if channel in ("sms", "call") and phone:
-        key = keyring.blind_index(address_key("sms", str(phone)))
-        return channel, str(phone), key if channel == "sms" else f"call:{key}"
+        return channel, str(phone), keyring.blind_index(address_key(channel, str(phone)))
     return PAGER, str(volunteer.id), f"pager:{volunteer.id}"
 
 

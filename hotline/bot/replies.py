@@ -58,4 +58,5 @@ def outgoing(body: dict[str, Any], *, edit_message_id: str | None = None) -> Out
         callback_query_id=body.get("callback_query_id"),
         delete_message_ids=tuple(str(i) for i in body.get("delete_message_ids", ())),
         media=(str(media[0]), str(media[1])) if media else None,
+        extra={f"call_{key}": str(value) for key, value in (body.get("call") or {}).items()},  # a page by phone
     )

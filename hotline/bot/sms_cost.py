@@ -16,7 +16,8 @@ from hotline.bot import commands, continuity, language, languages, uploads
 from hotline.bot.channels.base import Outgoing
 from hotline.bot.channels.sms import render_sms, sms_segments
 from hotline.bot.dispatcher import SORRY, UNSUPPORTED
-from hotline.bot.i18n import use_locale
+from hotline.bot.i18n import current_locale, use_locale
+from hotline.bot.oncall import phrasebook
 from hotline.bot.replies import outgoing, reply_body
 from hotline.flows import engine
 from hotline.flows.model import Flow, load_builtin
@@ -68,6 +69,12 @@ def _messages(flow: Flow) -> Iterator[tuple[str, Outgoing]]:
     yield "join question", _sms([engine.Say(continuity.JOIN_ASK, options=engine.YES_NO_OPTIONS[:2])])
     for text in ALONE:
         yield text[:40], _sms([engine.Say(text)])
+    for phrase in phrasebook.PHRASES:  # a volunteer's ready phrases, with the longest minutes
+        minutes = phrasebook.MAX_MINUTES if "{minutes}" in phrase.text else None
+        yield (
+            f"phrase {phrase.key}",
+            outgoing(phrasebook.person_body(phrase, language=current_locale(), minutes=minutes, sms=True)),
+        )
 
 
 def _sms(effects: list[engine.Effect]) -> Outgoing:

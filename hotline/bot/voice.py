@@ -1,21 +1,24 @@
-"""The spoken side of a phone call to the hotline, as TwiML: greet, forward to a volunteer, take a voicemail.
+"""The spoken side of phone calls, as TwiML: greet a caller, forward to a volunteer, take a voicemail,
+and page a volunteer by phone, answered by a key.
 
 Every builder is pure: URLs and numbers come in, a TwiML string goes out. Sentences are English sources
-marked with ``N_``, translated into the caller's language and spoken by a voice Twilio has for it. A
-language Twilio cannot speak, or a sentence not yet translated, is spoken in English: a foreign voice
-reading English text would be harder to follow than plain English.
+marked with ``N_`` (callers) or ``V_`` (volunteers, English and Lithuanian), translated and spoken by a
+voice Twilio has for the language. A language Twilio cannot speak, or a sentence not yet translated, is
+spoken in English: a foreign voice reading English text would be harder to follow than plain English.
 """
 
 from __future__ import annotations
 
+import unicodedata
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import Any
 
 from babel import Locale
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.bot import languages
-from hotline.bot.i18n import SOURCE_LANGUAGE, translate, use_locale
+from hotline.bot.i18n import SOURCE_LANGUAGE, V_, translate, translate_for_volunteer, use_locale
 from hotline.flows.model import N_
 
 # Twilio's <Say> ``language`` value per served language. Only languages with a Twilio voice are here
@@ -61,6 +64,13 @@ ANSWERED_STATUSES = frozenset({"completed", "answered"})
 BIDI_CONTROLS = dict.fromkeys(
     [0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)],
 )
+PAGE_KEYS = {"1": "acknowledge", "2": "decline"}  # what a key pressed on a page call does
+PAGE_GATHER_SECONDS = 6
+# About half a minute of speech. Twilio refuses a call whose inline TwiML is over 4000 characters: even
+# with every character escaped in XML ("&amp;"), the page call's TwiML stays under that.
+PAGE_TEXT_LIMIT = 500
+UNSPOKEN = frozenset({"So", "Sk", "Cc", "Cf", "Co", "Cs", "Cn"})  # emoji, their modifiers, invisible controls
+VARIATION_SELECTORS = frozenset(map(chr, range(0xFE00, 0xFE10)))  # "show as emoji": nothing to say
 
 # translators: spoken on the phone by a computer voice; keep it short and plain
 GREETING = N_("Hello, this is the {ngo_name} hotline. We will connect you to a volunteer.")
@@ -80,6 +90,10 @@ NO_MESSAGE = N_("We did not hear a message. Please call again when you can.")
 MESSAGE_RECEIVED = N_("Thank you, we have your message. A volunteer will call you back.")
 # translators: spoken on the phone; 112 is the European emergency number
 EMERGENCY = N_("If someone's life is in danger, call 112.")
+# translators: spoken by a computer voice on a volunteer's phone, after the page is read out
+PAGE_PROMPT = V_("Press 1 to take the case. Press 2 to decline.")
+# translators: spoken on a volunteer's phone at the end of a page call, when no key was pressed
+CHECK_MESSAGES = V_("Please check your messages.")
 
 
 def spoken_language(code: str | None) -> str:
@@ -165,6 +179,68 @@ def after_voicemail(*, language: str) -> str:
     return str(response)
 
 
+def page_answer_url(public_url: str, page_id: int) -> str:
+    """Return where Twilio posts the key a volunteer presses on the call of page ``page_id``."""
+    return f"{public_url}/webhooks/twilio/voice?page={page_id}"
+
+
+def action_for_key(digit: str) -> str | None:
+    """Return the page action a key chooses (``acknowledge``, ``decline``), or None for any other key."""
+    return PAGE_KEYS.get(digit.strip())
+
+
+def page_call(*, text: str, language: str, action_url: str | None) -> str:
+    """Read a page to a volunteer and ask for a key, twice; without ``action_url``, only point to the messages."""
+    response = VoiceResponse()
+    if action_url is None:  # no public URL: a key could not reach us, but the ring still wakes the volunteer
+        _say_text(response, speakable(text), language)
+    else:
+        first = _page_gather(response, action_url)
+        _say_text(first, speakable(text), language)
+        _say_volunteer(first, PAGE_PROMPT, language)
+        _say_volunteer(_page_gather(response, action_url), PAGE_PROMPT, language)
+    _say_volunteer(response, CHECK_MESSAGES, language)
+    response.hangup()
+    return str(response)
+
+
+def page_prompt(*, language: str, action_url: str) -> str:
+    """Ask a volunteer again for 1 or 2 after another key, then point to the messages."""
+    response = VoiceResponse()
+    _say_volunteer(_page_gather(response, action_url), PAGE_PROMPT, language)
+    _say_volunteer(response, CHECK_MESSAGES, language)
+    response.hangup()
+    return str(response)
+
+
+def page_answered(*, text: str, language: str) -> str:
+    """Tell a volunteer what their key did (a text already in their language) and hang up."""
+    response = VoiceResponse()
+    _say_text(response, speakable(text), language)
+    response.hangup()
+    return str(response)
+
+
+def check_messages(*, language: str) -> str:
+    """Point a volunteer to their messages and hang up."""
+    response = VoiceResponse()
+    _say_volunteer(response, CHECK_MESSAGES, language)
+    response.hangup()
+    return str(response)
+
+
+def speakable(text: str, limit: int = PAGE_TEXT_LIMIT) -> str:
+    """Ready a written text for a speech engine: no emoji or invisible marks, a pause per line, ``limit`` long."""
+    kept = "".join(
+        ch
+        for ch in unicodedata.normalize("NFC", text)
+        if ch.isspace() or (unicodedata.category(ch) not in UNSPOKEN and ch not in VARIATION_SELECTORS)
+    )
+    lines = [" ".join(line.split()) for line in kept.splitlines()]
+    spoken = " ".join(line if line[-1] in ".!?:;," else f"{line}." for line in lines if line)
+    return spoken[:limit]
+
+
 def hang_up() -> str:
     """End the call."""
     response = VoiceResponse()
@@ -184,9 +260,18 @@ def strip_bidi(text: str) -> str:
 
 def sentence(message: str, code: str | None, **params: Any) -> tuple[str, str]:
     """Return a sentence ready to speak and the language to speak it in (English when untranslated)."""
+    return _spoken(translate, message, code, params)
+
+
+def volunteer_sentence(message: str, code: str | None, **params: Any) -> tuple[str, str]:
+    """Return a volunteer sentence ready to speak and the language to speak it in (English when untranslated)."""
+    return _spoken(translate_for_volunteer, message, code, params)
+
+
+def _spoken(translator: Callable[..., str], message: str, code: str | None, params: dict[str, Any]) -> tuple[str, str]:
     spoken = spoken_language(code)
     with use_locale(spoken):
-        text = strip_bidi(translate(message, **params))
+        text = strip_bidi(translator(message, **params))
     english = message.format(**params) if params else message
     if spoken != SOURCE_LANGUAGE and text == strip_bidi(english):
         return text, SOURCE_LANGUAGE
@@ -196,6 +281,22 @@ def sentence(message: str, code: str | None, **params: Any) -> tuple[str, str]:
 def _say(parent: Any, message: str, code: str | None, **params: Any) -> None:
     text, spoken = sentence(message, code, **params)
     parent.say(text, language=SPOKEN_LANGUAGES[spoken], voice=VOICES[spoken])
+
+
+def _say_volunteer(parent: Any, message: str, code: str | None) -> None:
+    text, spoken = volunteer_sentence(message, code)
+    parent.say(text, language=SPOKEN_LANGUAGES[spoken], voice=VOICES[spoken])
+
+
+def _say_text(parent: Any, text: str, code: str | None) -> None:
+    """Speak a text already written in ``code`` by that language's voice (English's when Twilio has none)."""
+    if text:
+        spoken = spoken_language(code)
+        parent.say(text, language=SPOKEN_LANGUAGES[spoken], voice=VOICES[spoken])
+
+
+def _page_gather(parent: Any, action_url: str) -> Any:
+    return parent.gather(input="dtmf", num_digits=1, timeout=PAGE_GATHER_SECONDS, action=action_url, method="POST")
 
 
 def _document(root: ET.Element) -> str:

@@ -7,9 +7,10 @@ auth, Twilio's JSON resources and error bodies, and ``GET`` of media and recordi
 :meth:`FakeTwilioAPI.add_media`. Every request is recorded; faults and opted-out recipients can be
 injected.
 
-Module-level builders (:func:`inbound_sms_params`, :func:`inbound_call_params`) return the form
-parameters Twilio POSTs to our webhooks, and :func:`twilio_signature` signs them the way Twilio
-does. All numbers and SIDs produced here are fictional.
+Module-level builders (:func:`inbound_sms_params`, :func:`inbound_call_params`, :func:`gather_params`)
+return the form parameters Twilio POSTs to our webhooks, and :func:`twilio_signature` signs them the
+way Twilio does. Twilio's 4000-character limit on inline TwiML is enforced. All numbers and SIDs
+produced here are fictional.
 
 Run standalone for manual use::
 
@@ -43,6 +44,7 @@ DEFAULT_ACCOUNT_SID = "ACtest" + "0" * 28
 DEFAULT_AUTH_TOKEN = "test-auth-token"
 SERVICE_NUMBER = "+4915550000099"  # the number a Messaging Service picks from its pool
 MAX_BODY = 1600
+MAX_TWIML = 4000  # Twilio's limit on inline TwiML when creating a call (error 32018)
 
 # Twilio error codes the fake answers with: code -> (HTTP status, message).
 ERRORS: dict[int, tuple[int, str]] = {
@@ -59,6 +61,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     21604: (400, "A 'To' phone number is required."),
     21610: (400, "Attempt to send to unsubscribed recipient"),
     21617: (400, "The concatenated message body exceeds the 1600 character limit."),
+    32018: (400, "Twiml size exceeded maximum allowed value of 4000 characters"),
 }
 STATUS_CODES = {401: 20003, 404: 20404, 429: 20429, 500: 20500, 502: 20500, 503: 20500}
 COUNTRIES = {
@@ -85,7 +88,7 @@ class SentSMS:
 
 @dataclass(frozen=True)
 class Call:
-    """One outgoing call Twilio accepted, with the TwiML URL or inline TwiML it was given."""
+    """One outgoing call Twilio accepted, with the TwiML URL or inline TwiML it was given, and every parameter."""
 
     sid: str
     to: str
@@ -93,6 +96,7 @@ class Call:
     url: str | None = None
     twiml: str | None = None
     status_callback: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,23 @@ def inbound_call_params(
         "FromCountry": country_of(caller), "CallerCountry": country_of(caller), "FromState": "", "FromCity": "",
         "FromZip": "", "ToCountry": country_of(to), "CalledCountry": country_of(to), "ToState": "", "ToCity": "",
         "ToZip": "",
+    }  # fmt: skip
+
+
+def gather_params(
+    *,
+    sender: str,
+    to: str,
+    digits: str,
+    sid: str | None = None,
+    account_sid: str = DEFAULT_ACCOUNT_SID,
+    direction: str = "outbound-api",
+) -> dict[str, str]:
+    """Build the form Twilio POSTs to a ``<Gather>`` action after a key press (on a call we placed, by default)."""
+    return {
+        "CallSid": sid or new_sid("CA"), "AccountSid": account_sid, "ApiVersion": API_VERSION,
+        "From": sender, "Caller": sender, "To": to, "Called": to, "CallStatus": "in-progress",
+        "Direction": direction, "Digits": digits, "FinishedOnKey": "",
     }  # fmt: skip
 
 
@@ -333,6 +354,15 @@ class FakeTwilioAPI(LoopbackServer):
                 raise AssertionError(f"{len(sent)} of {count} messages within {timeout}s")
             await asyncio.sleep(0.01)
         return sent
+
+    async def wait_for_calls_async(self, count: int, timeout: float = 5.0) -> list[Call]:
+        """Wait without blocking the event loop until at least ``count`` calls were placed; return them all."""
+        deadline = time.monotonic() + timeout
+        while len(calls := self.calls) < count:
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"{len(calls)} of {count} calls within {timeout}s")
+            await asyncio.sleep(0.01)
+        return calls
 
     def message(self, sid: str) -> SentSMS:
         """Return the accepted message with this SID."""
@@ -472,7 +502,11 @@ class FakeTwilioAPI(LoopbackServer):
             raise ApiError(21213)
         if not (params.get("Url") or params.get("Twiml") or params.get("ApplicationSid")):
             raise ApiError(21205)
-        call = Call(new_sid("CA"), to, sender, params.get("Url"), params.get("Twiml"), params.get("StatusCallback"))
+        if len(params.get("Twiml", "")) > MAX_TWIML:
+            raise ApiError(32018)
+        call = Call(
+            new_sid("CA"), to, sender, params.get("Url"), params.get("Twiml"), params.get("StatusCallback"), params
+        )
         with self._cond:
             self._calls.append(call)
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{call.sid}"

@@ -2,7 +2,9 @@
 
 Twilio signs ``HOTLINE_PUBLIC_URL`` + path (+ query) and every posted parameter, repeated keys
 included; a request whose signature does not match gets 403 and nothing is stored. The voice
-webhook answers with TwiML because a caller cannot wait for a worker.
+webhook answers with TwiML because a caller cannot wait for a worker. A key pressed on a page call
+(``?page=<id>``, signed with the rest of the URL) is acted on at once, in one transaction: the
+volunteer hears the outcome before hanging up, and a replayed request is answered again, not applied again.
 """
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.datastructures import MultiDict
 from twilio.request_validator import RequestValidator
 
-from hotline.bot import calls, delivery, twilio_events
+from hotline.bot import calls, delivery, paging, twilio_events, voice
+from hotline.bot.i18n import SOURCE_LANGUAGE
+from hotline.bot.oncall import actions
+from hotline.settings import Settings
 from hotline.storage import outbox
 from hotline.storage.db import Database
+from hotline.storage.models import Incident, Page, Volunteer
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
@@ -100,10 +107,13 @@ def _apply_status(database: Database, sid: str, status: str, code: str | None, n
 
 @router.post("/voice", include_in_schema=False)
 async def voice_webhook(request: Request) -> Response:
-    """Answer a call and each of its later steps with TwiML; every step is stored once."""
+    """Answer a call and each of its later steps with TwiML, every step stored once; or a key on a page call."""
     form = await signed_form(request)
     if form is None:
         return Response(status_code=403)
+    page = request.query_params.get("page")
+    if page is not None:
+        return await _page_key(request, page, str(form.get("Digits", "")))
     app = request.app
     step = request.query_params.get("step", "")
     language = request.query_params.get("lang")
@@ -114,3 +124,48 @@ async def voice_webhook(request: Request) -> Response:
     if stored is not None and app.state.runtime is not None:
         app.state.runtime.wake_inbox()
     return _twiml(twiml)
+
+
+async def _page_key(request: Request, page: str, digits: str) -> Response:
+    """Answer the key a volunteer pressed on a page call."""
+    app = request.app
+    twiml = await run_in_threadpool(
+        answer_page_call, app.state.database, app.state.settings, _page_id(page), digits, app.state.clock()
+    )
+    if app.state.runtime is not None:  # taking a case sends its details; declining pages the next volunteer
+        app.state.runtime.wake_outbox()
+    return _twiml(twiml)
+
+
+def answer_page_call(database: Database, settings: Settings, page_id: int, digits: str, now: datetime) -> str:
+    """Act on the key a volunteer pressed on a page call (1 takes the case, 2 declines) and say the outcome."""
+    with database.session() as session:
+        paged = _paged(session, page_id)
+        if paged is None:
+            log.warning("a key was pressed on the call of unknown page %s", page_id)
+            return voice.check_messages(language=SOURCE_LANGUAGE)
+        volunteer, incident = paged
+        language = paging.volunteer_language(volunteer)
+        action = voice.action_for_key(digits)
+        if action is None:
+            return voice.page_prompt(language=language, action_url=voice.page_answer_url(settings.public_url, page_id))
+        outcome = actions.act(
+            session, database=database, settings=settings, volunteer=volunteer, incident=incident, action=action,
+            via="call", now=now,
+        )  # fmt: skip
+    log.info("page %s: %s by key, changed: %s", page_id, action, outcome.changed)
+    return voice.page_answered(text=outcome.text, language=language)
+
+
+def _page_id(text: str) -> int:
+    """Read the page id in a page call's URL; 0, which no page has, when it is not a sound id."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else 0
+
+
+def _paged(session: Session, page_id: int) -> tuple[Volunteer, Incident] | None:
+    """Return the volunteer and the incident of a page, or None when there is no such page."""
+    page = session.get(Page, page_id) if page_id > 0 else None
+    if page is None:
+        return None
+    volunteer, incident = session.get(Volunteer, page.volunteer_id), session.get(Incident, page.incident_id)
+    return (volunteer, incident) if volunteer is not None and incident is not None else None

@@ -1,4 +1,8 @@
-"""SMS through Twilio's official library: send texts, map Twilio's errors onto ours, fetch recordings and media.
+"""SMS and page calls through Twilio's official library: send texts, ring volunteers with a page they
+answer by a key, map Twilio's errors onto ours, fetch recordings and media.
+
+A message whose ``extra`` carries ``call_page`` (the outbox's ``call`` channel) becomes a phone call that
+reads the page and posts the pressed key to our voice webhook, when the deployment has a public URL.
 
 Twilio's client always builds ``https://api.twilio.com/...`` URLs. As Twilio's documentation suggests
 for such needs, a custom HTTP client (:class:`_ApiHttpClient`) moves every request onto
@@ -9,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +24,7 @@ from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from hotline.bot import voice
 from hotline.bot.channels.base import ChannelError, Delivery, Outgoing, PermanentFailure, TemporaryFailure
 from hotline.bot.channels.sms import render_sms
 
@@ -31,6 +36,8 @@ API_VERSION = "2010-04-01"
 OPTED_OUT = 21610  # the recipient replied STOP; Twilio refuses to send until they reply START
 MAX_MEDIA_BYTES = 25 * 1024 * 1024
 TIMEOUT = 15.0
+RING_SECONDS = 30  # then voicemail would answer; the escalation's next step covers a missed call
+CALL_SECONDS = 180  # hang up a page call that runs on (a voicemail box reading itself, a key never pressed)
 
 # Headers of the last Twilio response seen in this task: TwilioRestException does not carry them.
 _response_headers: ContextVar[Mapping[str, str] | None] = ContextVar("twilio_response_headers", default=None)
@@ -77,7 +84,12 @@ class _ApiHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
 
 
 class TwilioChannel:
-    """Sends SMS through Twilio's Messages API; SMS cannot be edited, deleted or carry buttons."""
+    """Sends SMS through Twilio's Messages API and page calls through its Calls API.
+
+    SMS cannot be edited (an edit goes as a new SMS), deleted or carry buttons. Key presses on a page call are posted to
+    ``{public_url}/webhooks/twilio/voice?page=<id>``; without a public URL the call only rings and
+    points to the messages.
+    """
 
     name = NAME
 
@@ -89,32 +101,48 @@ class TwilioChannel:
         api_url: str = DEFAULT_API_URL,
         status_callback: str | None = None,
         *,
+        public_url: str = "",
         timeout: float = TIMEOUT,
     ) -> None:
         self.account_sid = account_sid
         self.sender = sender
         self.api_url = api_url.rstrip("/")
         self.status_callback = status_callback
+        self.public_url = public_url.rstrip("/")
         self._auth_token = auth_token
         self._timeout = timeout
         self._client: Any = None
         self._downloads: httpx.AsyncClient | None = None
 
     async def send(self, address: str, message: Outgoing) -> Delivery:
-        """Send one message as one SMS (an edit becomes a new SMS); button answers and deletions do nothing."""
+        """Send one message as one SMS, or a page as a call; button answers and deletions send nothing."""
+        if "call_page" in message.extra:
+            return await self.call(address, message.extra)
         if message.callback_query_id is not None or message.delete_message_ids:
             return Delivery()
         body = render_sms(message)
         if not body:
             return Delivery()
-        try:
-            created = await self._twilio().messages.create_async(to=address, body=body, **self._options())
-        except (TwilioRestException, TwilioServiceException) as exc:
-            # Twilio's error text may quote the phone number: keep it out of our error and its traceback.
-            raise _failure(exc.status, exc.code, _last_retry_after()) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise TemporaryFailure(exc.__class__.__name__) from exc
+        created = await _create(self._twilio().messages.create_async, to=address, body=body, **self._options())
         log.info("sms %s accepted by twilio", created.sid)
+        return Delivery(provider_message_id=str(created.sid))
+
+    async def call(self, address: str, page: Mapping[str, str]) -> Delivery:
+        """Ring a volunteer and read them a page (``call_page``, ``call_text``, ``call_language``)."""
+        if not self.sender.startswith("+"):
+            raise PermanentFailure("calls need a phone number in HOTLINE_TWILIO_FROM, not a sender id or service")
+        if not page["call_page"].isdigit():
+            raise PermanentFailure("a page call without a page id")
+        page_id = int(page["call_page"])
+        action_url = voice.page_answer_url(self.public_url, page_id) if self.public_url else None
+        twiml = voice.page_call(
+            text=page.get("call_text", ""), language=page.get("call_language", ""), action_url=action_url
+        )
+        created = await _create(
+            self._twilio().calls.create_async,
+            to=address, from_=self.sender, twiml=twiml, timeout=RING_SECONDS, time_limit=CALL_SECONDS,
+        )  # fmt: skip
+        log.info("page %s: call %s accepted by twilio", page_id, created.sid)
         return Delivery(provider_message_id=str(created.sid))
 
     async def download(self, url: str) -> tuple[bytes, str | None]:
@@ -169,6 +197,17 @@ class TwilioChannel:
         if self.status_callback:
             options["status_callback"] = self.status_callback
         return options
+
+
+async def _create(create: Callable[..., Awaitable[Any]], **params: Any) -> Any:
+    """Create a Twilio resource, turning Twilio's and the network's errors into ours."""
+    try:
+        return await create(**params)
+    except (TwilioRestException, TwilioServiceException) as exc:
+        # Twilio's error text may quote the phone number: keep it out of our error and its traceback.
+        raise _failure(exc.status, exc.code, _last_retry_after()) from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise TemporaryFailure(exc.__class__.__name__) from exc
 
 
 def _failure(status: int, code: int | None, retry_after: str | None) -> ChannelError:

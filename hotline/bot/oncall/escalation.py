@@ -230,7 +230,7 @@ def _run_step(
     now: datetime,
     reach: paging.Reach,
 ) -> int:
-    volunteers = _targets(session, step.target, now)
+    volunteers = _group_targets(session, incident, step) or _targets(session, step.target, now)
     if not volunteers:
         if not reports.has_audit(session, report_id=report.id or 0, action="no_one_on_duty"):
             log.warning("incident %s has nobody on duty to page", incident.id)
@@ -248,6 +248,24 @@ def _run_step(
     if pages and incident.first_paged_at is None:
         incident.first_paged_at = now
     return pages
+
+
+def _group_targets(session: Session, incident: Incident, step: PageStep) -> list[Volunteer]:
+    """Return who the first channel of this step's group paged: the later channels follow up on the same people.
+
+    Without this, a shift change between the Telegram page and the SMS one would send each to someone else.
+    """
+    steps = page_steps(incident.policy, urgent=incident.urgent)
+    first = next(s.index for s in steps if s.group == step.group)
+    if first == step.index:
+        return []
+    query = (
+        select(Volunteer)
+        .join(Page, col(Page.volunteer_id) == col(Volunteer.id))
+        .where(Page.incident_id == incident.id, Page.repeat == incident.cycle, Page.step == first)
+        .distinct()
+    )
+    return [v for v in session.exec(query.order_by(col(Volunteer.id))).all() if v.active]
 
 
 def _targets(session: Session, target: str, now: datetime) -> list[Volunteer]:
