@@ -9,7 +9,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
-from hotline.api.routes import health, reports, twilio, webhooks
+from hotline.api.routes import health, incidents, oncall, reports, twilio, webhooks
 from hotline.bot.service import Runtime, telegram_webhook_secret
 from hotline.clock import utcnow
 from hotline.logs import hold_back_talkative_libraries
@@ -51,7 +51,7 @@ def create_app(
     app.state.clock = clock
     app.state.telegram_secret = telegram_webhook_secret(settings, database) if settings.telegram_enabled else ""
     app.state.runtime = Runtime(settings=settings, database=database, clock=clock) if run_workers else None
-    for module in (health, webhooks, twilio, reports):
+    for module in (health, webhooks, twilio, reports, incidents, oncall):
         app.include_router(module.router)
     return app
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlmodel import select
 
@@ -324,3 +325,46 @@ async def test_incidents_are_listed_with_their_paging_history(rig: Rig) -> None:
         pages = session.exec(select(Page).order_by(Page.id)).all()  # type: ignore[arg-type]
     assert incident.status == "acknowledged" and incident.first_paged_at == incident.started_at
     assert [(p.channel, p.status) for p in pages] == [("telegram", "acknowledged"), ("sms", "acknowledged")]
+
+
+async def test_the_api_lists_paging_history_takes_actions_and_reports_metrics(rig: Rig, database: Database) -> None:
+    ana, bo = _ids(database)
+    with database.session() as session:
+        coordinator = staff.create_token(session, name="desk", role="coordinator", now=rig.clock())
+        bo_token = staff.create_token(session, name="bo", role="volunteer", now=rig.clock(), volunteer_id=bo)
+    await report(rig)
+    rig.expect(page(ANA_CHAT))
+    await rig.wait(minutes=1)
+    rig.expect(sms_page(ANA_PHONE))
+    transport = httpx.ASGITransport(app=rig.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        listed = (await client.get("/api/v1/incidents", headers=_bearer(coordinator))).json()
+        assert [(p["channel"], p["volunteer"]["name"], p["step"]) for p in listed[0]["pages"]] == [
+            ("telegram", "Ana", 0), ("sms", "Ana", 1),
+        ]  # fmt: skip
+        hidden = (await client.get("/api/v1/incidents?status=open", headers=_bearer(bo_token))).json()
+        assert hidden[0]["pages"][0]["volunteer"] == {"id": ana, "name": None}
+        taken = await client.post("/api/v1/incidents/1/acknowledge", headers=_bearer(bo_token))
+        assert taken.json() == {
+            "changed": True,
+            "message": "You have this case. Details follow.",
+            "status": "acknowledged",
+        }
+        again = await client.post(
+            "/api/v1/incidents/1/acknowledge", headers=_bearer(coordinator), json={"volunteer_id": ana}
+        )
+        assert again.json()["message"] == "Bo has already taken this case." and not again.json()["changed"]
+        refused = await client.post(
+            "/api/v1/incidents/1/resolve", headers=_bearer(bo_token), json={"volunteer_id": ana}
+        )
+        assert refused.status_code == 403
+        figures = (await client.get("/api/v1/metrics", headers=_bearer(bo_token))).json()
+    await rig.tick()
+    rig.expect(Want("pin", BO_CHAT), Want("message", BO_CHAT, "is yours"), Want("edit", ANA_CHAT, "Taken by Bo"))
+    assert figures["incidents"] == 1 and figures["time_to_first_page_s"]["max"] == 0
+    assert figures["time_to_acknowledgement_s"] == {"count": 1, "median": 60.0, "p90": 60.0, "max": 60.0}
+    assert figures["pages"] == 2 and figures["page_lateness_s"]["max"] == 0
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

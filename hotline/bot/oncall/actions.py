@@ -1,5 +1,8 @@
 """What volunteers do with an incident: acknowledge, decline, escalate, resolve. First acknowledgement wins.
 
+Any active volunteer may take an open case (help is always welcome); declining needs a page of this
+round; closing needs the case's owner or a coordinator (or, before anyone took it, a paged volunteer).
+
 Every way in (a Telegram button, an SMS code such as "3a", a key pressed during a page call, the
 API) ends in ``act``, which locks the incident, changes it if the action still makes sense, records
 who did what and when, and returns the short answer for the volunteer in their language.
@@ -91,8 +94,6 @@ def _acknowledge(c: _Context) -> Outcome:
         if incident.acknowledged_by == volunteer.id:
             return Outcome(False, translate_for_volunteer(ALREADY_YOURS))
         return Outcome(False, translate_for_volunteer(TAKEN_BY, name=_name(c.session, incident.acknowledged_by)))
-    if not (_was_paged(c) or volunteer.role == "coordinator"):
-        return Outcome(False, translate_for_volunteer(NOT_YOURS))
     timeout = timedelta(seconds=incident.policy["acknowledged_timeout"])
     incident.status, incident.acknowledged_by, incident.acknowledged_at = "acknowledged", volunteer.id, c.now
     incident.due_at, incident.updated_at = c.now + timeout, c.now
