@@ -4,6 +4,7 @@ A message can be claimed only when every earlier message to the same recipient i
 person never reads answers out of order, even with several senders. A claim is a lease: a sender
 that dies leaves the row in ``sending``; when the lease runs out it is sent again and flagged
 ``resent_after_crash`` (Telegram has no idempotency key, so the outcome of that first try is unknown).
+Pages are the exception: they are marked ``unknown`` instead, and the escalation's next step covers them.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -23,13 +24,14 @@ from hotline.bot.oncall import rota
 from hotline.bot.oncall.policy import PageStep, cycle_length, due_at, page_steps
 from hotline.storage import reports
 from hotline.storage.crypto import KeyRing
-from hotline.storage.models import Incident, Page, Report, Volunteer
+from hotline.storage.models import Incident, Message, Page, Report, Volunteer
 
 log = logging.getLogger(__name__)
 
 ACTIVE = ("paging", "acknowledged")
 ALERT_COOL_DOWN = timedelta(hours=12)  # a resolved incident's alert number rests this long before reuse
 ALERT_TRIES = 5
+ALERT_LOCK = 0x686F746C  # the advisory lock key taken while an alert number is chosen
 
 
 def page_report(
@@ -96,6 +98,8 @@ def _open_incident(session: Session, *, report: Report, policy: dict[str, Any], 
 
 
 def _free_alert(session: Session, now: datetime) -> int:
+    if session.get_bind().dialect.name == "postgresql":  # one new incident at a time, or they all pick the same number
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ALERT_LOCK})
     busy = col(Incident.status) != "resolved"
     resting = col(Incident.resolved_at) > now - ALERT_COOL_DOWN
     taken = set(session.exec(select(Incident.alert).where(busy | resting)).all())
@@ -359,6 +363,8 @@ def refresh_pages(
 ) -> None:
     """Edit each volunteer's latest Telegram page to the report's current state (SMS cannot be edited)."""
     for page, volunteer in latest_pages(session, incident=incident, channels=("telegram", PAGER)):
+        if _outcome_unknown(session, page):  # an edit would go out as a second copy of a page that may have arrived
+            continue
         route = paging.volunteer_route(keyring, volunteer, reach=reach, channel=page.channel)
         with use_locale(paging.volunteer_language(volunteer)):
             owner = _owner_name(session, incident)
@@ -366,6 +372,11 @@ def refresh_pages(
                 report, now, page=page, incident=incident, owner=owner, exact_location=reach.exact_location
             )
             paging.update_page(session, page=page, route=route, body=body, now=now)
+
+
+def _outcome_unknown(session: Session, page: Page) -> bool:
+    message = session.get(Message, page.message_id) if page.message_id else None
+    return message is not None and message.status == "unknown"
 
 
 def _owner_name(session: Session, incident: Incident) -> str | None:
