@@ -136,17 +136,30 @@ def clock() -> FakeClock:
 
 
 def put_on_duty(
-    database: db.Database, *, chat: str | None, name: str = "Vol", phone: str | None = None, languages: str = "en"
+    database: db.Database,
+    *,
+    chat: str | None,
+    name: str = "Vol",
+    phone: str | None = None,
+    languages: str = "en",
+    layer: str = "primary",
+    role: str = "volunteer",
+    quiet: str | None = None,
+    since: datetime | None = None,
 ) -> int:
-    """Register a volunteer with a Telegram chat and/or a phone and put them on duty; return their id."""
-    from hotline.storage import staff
+    """Register a volunteer with a Telegram chat and/or a phone and put them on a layer until replaced; return their id.
 
+    They cover from ``since`` (default: a day before the fake clock's start), so any test clock finds them on duty.
+    """
+    from hotline.storage import rota, staff
+
+    since = since or datetime(2026, 1, 14, 3, 0, tzinfo=UTC)
     with database.session() as session:
         volunteer = staff.add_volunteer(
             session, keyring=database.keyring, name=name, telegram_chat=chat, phone=phone, languages=languages,
-            now=datetime.now(UTC),
+            now=since, role=role, quiet=quiet,
         )  # fmt: skip
-        staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
+        rota.cover_now(session, volunteer_id=volunteer.id or 0, now=since, created_by="test", layer=layer)
         return volunteer.id or 0
 
 

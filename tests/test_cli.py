@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -16,9 +17,12 @@ from sqlmodel import select
 
 from hotline.api.app import create_app
 from hotline.bot.chat import run_chat
+from hotline.bot.oncall import rota
 from hotline.cli import main
+from hotline.clock import utcnow
 from hotline.settings import Settings, generate_key
 from hotline.storage import db, staff
+from hotline.storage import rota as rota_store
 from hotline.storage.crypto import DecryptionError
 from hotline.storage.models import Report, Volunteer
 from hotline.storage.reports import REFERENCE_ALPHABET
@@ -56,6 +60,13 @@ def open_with(env: dict[str, str | None], keys: str) -> db.Database:
     return db.open_database(Settings.from_mapping({**values, "HOTLINE_ENCRYPTION_KEYS": keys}))
 
 
+def on_duty_lines(shown: str, layer: str) -> list[str]:
+    """Return who `hotline oncall show` lists on a layer, without the times."""
+    section = shown.split(f"\n{layer}:\n")[1].split("\n")
+    lines = list(itertools.takewhile(lambda line: line.startswith("  "), section))
+    return [line.strip().split("  ", 1)[1] for line in lines]
+
+
 @pytest.fixture
 def opened(env: dict[str, str | None]) -> Iterator[db.Database]:
     database = open_with(env, str(env["HOTLINE_ENCRYPTION_KEYS"]))
@@ -75,13 +86,13 @@ HELP_CASES: list[tuple[list[str], list[str]]] = [
     (["keys"], ["generate", "rotate"]),
     (["keys", "generate"], ["HOTLINE_ENCRYPTION_KEYS"]),
     (["keys", "rotate"], ["Re-encrypt"]),
-    (["volunteer"], ["add"]),
-    (["volunteer", "add"], ["--name", "--telegram-chat", "--phone", "--lang"]),
-    (["oncall"], ["set", "show"]),
-    (["oncall", "set"], ["VOLUNTEER_ID"]),
-    (["oncall", "show"], ["on duty"]),
+    (["volunteer"], ["add", "list"]),
+    (["volunteer", "add"], ["--name", "--telegram-chat", "--phone", "--lang", "--role", "--quiet"]),
+    (["oncall"], ["set", "show", "rotation", "override"]),
+    (["oncall", "set"], ["VOLUNTEER_ID", "--layer"]),
+    (["oncall", "show"], ["on duty", "--days", "--from"]),
     (["token"], ["create"]),
-    (["token", "create"], ["--name", "--role", "volunteer|coordinator"]),
+    (["token", "create"], ["--name", "--role", "volunteer|coordinator", "--volunteer"]),
 ]
 
 
@@ -104,12 +115,13 @@ def test_upgrade_add_a_volunteer_and_put_them_on_duty(env: dict[str, str | None]
     assert ok(env, "volunteer", "add", "--name", "Ona Miškinė", "--telegram-chat", "900001", "--lang", "lt,en") == (
         "volunteer 1 added\n"
     )
-    assert "volunteer 1 is on duty" in ok(env, "oncall", "set", "1")
+    assert "volunteer 1 is on primary duty" in ok(env, "oncall", "set", "1")
     shown = ok(env, "oncall", "show")
-    assert shown.splitlines() == ["1\tOna Miškinė\tlt,en"]
+    assert on_duty_lines(shown, "primary") == ["1 Ona Miškinė (override)"]
     with opened.session() as session:
         volunteer = staff.find_volunteer_by_chat(session, keyring=opened.keyring, chat_id="900001")
-        assert volunteer is not None and volunteer.on_duty and volunteer.name == "Ona Miškinė"
+        assert volunteer is not None and volunteer.name == "Ona Miškinė"
+        assert rota.on_duty_at(session, layer="primary", at=utcnow()) == [volunteer]
 
 
 def test_on_call_moves_to_the_volunteer_named(env: dict[str, str | None]) -> None:
@@ -117,7 +129,7 @@ def test_on_call_moves_to_the_volunteer_named(env: dict[str, str | None]) -> Non
     ok(env, "volunteer", "add", "--name", "Second")
     ok(env, "oncall", "set", "1")
     ok(env, "oncall", "set", "2")
-    assert ok(env, "oncall", "show").splitlines() == ["2\tSecond\ten"]
+    assert on_duty_lines(ok(env, "oncall", "show"), "primary") == ["2 Second (override)"]
 
 
 def test_on_call_for_an_unknown_volunteer_fails_clearly(env: dict[str, str | None]) -> None:
@@ -127,14 +139,15 @@ def test_on_call_for_an_unknown_volunteer_fails_clearly(env: dict[str, str | Non
     assert result.exit_code != 0
     assert "no active volunteer 99" in result.output
     assert "Traceback" not in result.output
-    assert ok(env, "oncall", "show").splitlines() == ["1\tOnly One\ten"]
+    assert on_duty_lines(ok(env, "oncall", "show"), "primary") == ["1 Only One (override)"]
 
 
 def test_on_call_show_with_nobody_on_duty_fails(env: dict[str, str | None]) -> None:
     ok(env, "volunteer", "add", "--name", "Off Duty")
     result = run(env, "oncall", "show")
     assert result.exit_code == 1
-    assert "nobody is on duty" in result.stderr
+    assert "primary is UNCOVERED within the next 48 hours" in result.stderr
+    assert on_duty_lines(result.stdout, "primary") == ["UNCOVERED"]
 
 
 # --- tokens -----------------------------------------------------------------------------------------
@@ -246,7 +259,7 @@ def add_on_duty(database: db.Database, clock: FakeClock) -> int:
             languages="en",
             now=clock(),
         )
-        staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
+        rota_store.cover_now(session, volunteer_id=volunteer.id or 0, now=clock(), created_by="test")
         return volunteer.id or 0
 
 

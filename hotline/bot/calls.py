@@ -16,12 +16,13 @@ from urllib.parse import urlencode
 from sqlmodel import Session
 
 from hotline.bot import voice
+from hotline.bot.oncall import rota
 from hotline.bot.twilio_events import store_call_event, to_int
 from hotline.flows.detect import language_from_phone
 from hotline.settings import Settings
 from hotline.storage import attachments, inbox, reports, staff
 from hotline.storage.db import Database
-from hotline.storage.models import Contact, InboundEvent, Report
+from hotline.storage.models import Contact, InboundEvent, Report, Volunteer
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def answer_call_step(
 
 
 def _forward(database: Database, settings: Settings, form: Mapping[str, str], language: str, now: datetime) -> str:
-    phone = _duty_phone(database)
+    phone = _duty_phone(database, now)
     url = _step_url(settings, language)
     if phone is None:  # nobody can take the call: straight to the voicemail, and the case pages at once
         store_call_event(
@@ -107,9 +108,19 @@ def _caller_language(database: Database, caller: str, settings: Settings) -> str
     return language_from_phone(caller) or settings.default_language
 
 
-def _duty_phone(database: Database) -> str | None:
+def _duty_phone(database: Database, now: datetime) -> str | None:
+    """Return the phone to forward a call to: primary on duty, then backup, then a coordinator, not in quiet hours."""
     with database.session() as session:
-        return next((str(v.phone) for v in staff.on_duty(session) if v.phone), None)
+        return next((str(v.phone) for v in _call_candidates(session, now) if _callable(v, now)), None)
+
+
+def _call_candidates(session: Session, now: datetime) -> list[Volunteer]:
+    primary = rota.on_duty_at(session, layer="primary", at=now)
+    return primary + rota.on_duty_at(session, layer="backup", at=now) + rota.coordinators(session)
+
+
+def _callable(volunteer: Volunteer, now: datetime) -> bool:
+    return bool(volunteer.phone) and "call" not in rota.quiet_channels(volunteer, now)
 
 
 def handle_call_event(

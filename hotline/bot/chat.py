@@ -12,13 +12,16 @@ import secrets
 import sys
 from typing import TextIO
 
+from sqlmodel import Session
+
 from hotline.bot.channels.console import NAME, ConsoleChannel, ConsolePager
 from hotline.bot.dispatcher import Dispatcher
+from hotline.bot.oncall import rota
 from hotline.bot.sender import OutboxSender, RateLimiter
 from hotline.clock import utcnow
 from hotline.flows.model import load_builtin
 from hotline.settings import Settings
-from hotline.storage import inbox, staff
+from hotline.storage import inbox
 from hotline.storage.db import Database
 
 GREETING = (
@@ -69,7 +72,7 @@ async def run_chat(
             contact.language = language
             contact.profile = {**(contact.profile or {}), "language_source": "chosen"}
         key = contact.address_index
-        nobody = not staff.on_duty(session)
+        nobody = not _anyone_to_page(session)
     sender = OutboxSender(
         database=database,
         channels={channel: console, "pager": ConsolePager(stdout)},
@@ -83,6 +86,13 @@ async def run_chat(
             "(Nobody is on duty, so no page will be printed: see `hotline volunteer add` and `hotline oncall set`.)\n"
         )
     await _converse(database, dispatcher, sender, console, channel, address, stdin, stdout)
+
+
+def _anyone_to_page(session: Session) -> bool:
+    """Tell whether a page would reach anyone now: someone on duty on a layer, or a coordinator."""
+    now = utcnow()
+    layers = (rota.on_duty_at(session, layer=layer, at=now) for layer in rota.LAYERS)
+    return any(layers) or bool(rota.coordinators(session))
 
 
 async def _converse(

@@ -1,4 +1,4 @@
-"""Volunteers, who is on duty, and API tokens (stored only as hashes)."""
+"""Volunteers and API tokens (stored only as hashes). Who is on duty when is the rota's business."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from hotline.storage.crypto import KeyRing
@@ -25,18 +24,35 @@ def add_volunteer(
     phone: str | None,
     languages: str,
     now: datetime,
+    role: str = "volunteer",
+    quiet: str | None = None,
 ) -> Volunteer:
-    """Register a volunteer; their Telegram chat and phone are findable only through keyed hashes."""
+    """Register a volunteer; their Telegram chat and phone are findable only through keyed hashes.
+
+    ``quiet`` lists channels not to use at some local hours ("call 23:00-07:00; sms 01:00-06:00").
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if quiet is not None and len(quiet) > 200:
+        raise ValueError("quiet rules are at most 200 characters")
     index = keyring.blind_index(address_key("telegram", telegram_chat)) if telegram_chat else None
     phone = normalize_phone(phone) if phone else None
     phone_index = keyring.blind_index(address_key("sms", phone)) if phone else None
     volunteer = Volunteer(
         name=name, telegram_chat=telegram_chat, telegram_index=index, phone=phone, phone_index=phone_index,
-        languages=languages, created_at=now,
+        languages=languages, role=role, quiet=quiet or None, created_at=now,
     )  # fmt: skip
     session.add(volunteer)
     session.flush()
     return volunteer
+
+
+def list_volunteers(session: Session, *, include_inactive: bool = False) -> list[Volunteer]:
+    """Return the volunteers by id."""
+    query = select(Volunteer).order_by(col(Volunteer.id))
+    if not include_inactive:
+        query = query.where(col(Volunteer.active).is_(True))
+    return list(session.exec(query).all())
 
 
 def find_volunteer_by_chat(session: Session, *, keyring: KeyRing, chat_id: str) -> Volunteer | None:
@@ -60,34 +76,20 @@ def normalize_phone(text: str) -> str:
     return "+" + digits.removeprefix("00") if plus else digits
 
 
-def set_on_duty(session: Session, *, volunteer_id: int) -> Volunteer:
-    """Put one volunteer on duty and everyone else off."""
-    volunteer = session.get(Volunteer, volunteer_id)
-    if volunteer is None or not volunteer.active:
-        raise LookupError(f"no active volunteer {volunteer_id}")
-    session.execute(update(Volunteer).values(on_duty=False))
-    volunteer.on_duty = True
-    session.add(volunteer)
-    return volunteer
-
-
-def on_duty(session: Session) -> list[Volunteer]:
-    """Return the volunteers on duty now."""
-    query = select(Volunteer).where(col(Volunteer.on_duty).is_(True), col(Volunteer.active).is_(True))
-    return list(session.exec(query.order_by(col(Volunteer.id))).all())
-
-
 def hash_token(token: str) -> str:
     """Return the stored form of a token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, *, name: str, role: str, now: datetime) -> str:
-    """Create an API token and return it; only its hash is kept."""
+def create_token(session: Session, *, name: str, role: str, now: datetime, volunteer_id: int | None = None) -> str:
+    """Create an API token and return it; only its hash is kept. ``volunteer_id`` ties it to one volunteer."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if volunteer_id is not None and session.get(Volunteer, volunteer_id) is None:
+        raise ValueError(f"no volunteer {volunteer_id}")
     token = "hl_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, role=role, token_hash=hash_token(token), created_at=now))
+    record = ApiToken(name=name, role=role, token_hash=hash_token(token), volunteer_id=volunteer_id, created_at=now)
+    session.add(record)
     return token
 
 

@@ -269,8 +269,10 @@ async def test_an_override_pages_whoever_covers_the_night(rig: Rig, database: Da
     rig.volunteers.add("900004")
     start = clock() + timedelta(hours=1)
     with database.session() as session:
-        rota.add_override(session, layer="primary", volunteer_id=di, starts_at=start, ends_at=start + timedelta(hours=8),
-                          created_by="test", now=clock())  # fmt: skip
+        end = start + timedelta(hours=8)
+        rota.add_override(
+            session, layer="primary", volunteer_id=di, starts_at=start, ends_at=end, created_by="test", now=clock()
+        )
     await report(rig)
     rig.expect(page(ANA_CHAT))
     await rig.text(ANA_PHONE, "1c")

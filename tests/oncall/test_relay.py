@@ -55,8 +55,10 @@ def phrase_in(language: str, key: str, **params: object) -> str:
 async def take_the_case(rig: Rig, page: Seen) -> list[str]:
     """Acknowledge the page; return the phrasebook buttons' data under the case details."""
     await rig.press(VOLUNTEER_CHAT, next(d for d in page.data if d.startswith("ack:")))
-    seen = rig.expect(Want("toast", "", "You have this case"), Want("pin", VOLUNTEER_CHAT),
-                      Want("message", VOLUNTEER_CHAT, "is yours"), Want("edit", VOLUNTEER_CHAT, "Taken by"))  # fmt: skip
+    details = Want("message", VOLUNTEER_CHAT, "is yours")
+    seen = rig.expect(
+        Want("toast", "", "You have this case"), Want("pin", VOLUNTEER_CHAT), details, Want("edit", VOLUNTEER_CHAT)
+    )
     return list(seen[2].data)
 
 

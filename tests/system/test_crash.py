@@ -348,7 +348,7 @@ def test_kill_9_twenty_times_loses_and_repeats_nothing(
         print(
             f"\ncrash test seed={SEED}: kills={server.kills} ({dict(modes)}) restarts={server.starts - 1} "
             f"acknowledged={len(set(driver.acknowledged))} posts_refused={driver.failed_posts} "
-            f"resent_after_crash={resent['messages']} (pages {resent['pages']}, duplicated pages {resent['doubled']}) "
+            f"resent_after_crash={resent['messages']} (pages left unknown {resent['pages']}) "
             f"duration={time.monotonic() - started:.1f}s (driving {driven:.1f}s)"
         )
     except BaseException:
@@ -401,7 +401,10 @@ def check_everything(database: db.Database, fake: FakeBotAPI, driver: Driver, *,
         talk = conversations[report.contact_id]
         assert talk.node == "done" and talk.state["ended"], f"{chat}: conversation stuck at {talk.node}"
 
-    failed = [(m.id, m.kind, m.error) for m in outbound if m.status != "sent"]
+    # a page cut off mid-send is left "unknown" on purpose (the next escalation step covers it); nothing else
+    failed = [
+        (m.id, m.kind, m.error) for m in outbound if m.status != "sent" and (m.kind, m.status) != ("page", "unknown")
+    ]
     assert not failed, f"outbound messages not sent: {failed}"
 
     sent = [c for c in fake.calls("sendMessage") if not c.failed]
@@ -410,27 +413,24 @@ def check_everything(database: db.Database, fake: FakeBotAPI, driver: Driver, *,
         told = [c for c in sent if str(c.params.get("chat_id")) == chat and report.reference in str(c.params["text"])]
         assert told, f"{chat} never got the message with reference {report.reference}"
 
-    # every page message went out exactly once; twice only where our record shows it was re-sent after a
-    # crash. A report can have several page messages: a rise in urgency rings again instead of a silent edit.
+    # every page message that is "sent" went out, and no page message went out twice: a page cut off by a
+    # crash is never re-sent. A report can have several page messages: a rise in urgency rings again.
     page_rows: dict[int | None, list[Any]] = {}
     for message in outbound:
         if message.kind == "page":
             page_rows.setdefault(message.report_id, []).append(message)
     to_volunteer = [str(c.params["text"]) for c in sent if str(c.params.get("chat_id")) == str(VOLUNTEER_CHAT)]
-    doubled = 0
     for report in all_reports:
         pages = sum(report.reference in text for text in to_volunteer)
         rows = page_rows.get(report.id, [])
         assert rows, f"report {report.reference} has no page row"
-        # a message killed mid-send more than once is re-sent each time: every try after the first may repeat it
-        resent = sum(row.attempts - 1 for row in rows if row.resent_after_crash)
-        assert len(rows) <= pages <= len(rows) + resent, (
+        delivered = sum(row.status == "sent" for row in rows)
+        assert delivered <= pages <= len(rows), (
             f"report {report.reference}: {pages} page messages sent for {len(rows)} page rows "
-            f"({resent} extra tries after crashes, seed {seed})"
+            f"({delivered} recorded as sent, seed {seed})"
         )
-        doubled += pages > len(rows)
+        assert not any(row.resent_after_crash for row in rows), "a page was re-sent after a crash"
     return {
         "messages": sum(m.resent_after_crash for m in outbound),
-        "pages": sum(m.resent_after_crash for rows in page_rows.values() for m in rows),
-        "doubled": doubled,
+        "pages": sum(m.status == "unknown" for rows in page_rows.values() for m in rows),
     }

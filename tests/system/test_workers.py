@@ -23,7 +23,7 @@ from sqlmodel import col, select
 
 from hotline.clock import utcnow
 from hotline.settings import Settings
-from hotline.storage import db, inbox, staff
+from hotline.storage import db, inbox, rota, staff
 from hotline.storage.models import Contact, Conversation, InboundEvent, Message, Report
 
 WORKERS = 4
@@ -97,7 +97,7 @@ def fill_inbox(database: db.Database, rng: random.Random) -> int:
         volunteer = staff.add_volunteer(
             session, keyring=database.keyring, name="Vol", telegram_chat=None, phone=None, languages="en", now=utcnow()
         )
-        staff.set_on_duty(session, volunteer_id=volunteer.id or 0)
+        rota.cover_now(session, volunteer_id=volunteer.id or 0, now=utcnow(), created_by="test")
         while any(queues.values()):
             address = rng.choice([a for a, q in queues.items() if q])
             kind, payload = queues[address].pop(0)

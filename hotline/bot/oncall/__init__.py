@@ -1,0 +1,1 @@
+"""On call: the rota, the escalation of pages, acknowledgements and the relay between volunteers and people."""
