@@ -60,7 +60,7 @@ from hotline.settings import Settings, generate_key  # noqa: E402
 from hotline.storage import db, inbox, outbox, staff  # noqa: E402
 from hotline.storage.models import Contact, Incident, Message, Page, Report  # noqa: E402
 from tests.conftest import put_on_duty  # noqa: E402
-from tests.fakes.telegram_api import Call, FakeBotAPI  # noqa: E402
+from tests.fakes.telegram_api import Call, FakeBotAPI, page_id_of  # noqa: E402
 
 TOKEN = "7000000001:ONCALLBENCH"
 FIRST_PERSON = 720001
@@ -128,19 +128,6 @@ class PageArrivals:
         if page_id in self.at:
             self.twice.append(page_id)
         self.at.setdefault(page_id, call.at)
-
-
-def page_id_of(call: Call) -> int | None:
-    """Return the page a Telegram page message belongs to, from its ``ack:<page id>`` button."""
-    markup = call.params.get("reply_markup")
-    if call.method != "sendMessage" or not isinstance(markup, dict):
-        return None
-    for row in markup.get("inline_keyboard", []):
-        for button in row:
-            data = str(button.get("callback_data", ""))
-            if data.startswith("ack:"):
-                return int(data.removeprefix("ack:"))
-    return None
 
 
 @dataclass

@@ -7,23 +7,27 @@ PostgreSQL comes from ``HOTLINE_TEST_POSTGRES_URL`` (CI sets it), else the serve
 
 from __future__ import annotations
 
+import gettext
 import os
 import secrets
 import shutil
 import subprocess
 import warnings
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from hotline.api.app import create_app
 from hotline.settings import Settings, generate_key
 from hotline.storage import db
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.fakes.twilio_api import FakeTwilioAPI
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -127,6 +131,34 @@ def fake() -> Iterator[FakeBotAPI]:
     """Start a fake Telegram Bot API on loopback for one test."""
     with FakeBotAPI() as server:
         yield server
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilioAPI]:
+    """Start a fake Twilio REST API on loopback for one test."""
+    with FakeTwilioAPI() as server:
+        yield server
+
+
+@pytest.fixture
+async def client(settings: Settings, database: db.Database, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
+    """Return an HTTP client of the app (lifespan run, background loops off)."""
+    app = create_app(settings, database=database, run_workers=False, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+
+
+class FakeCatalogue(gettext.NullTranslations):
+    """A catalogue holding a few fixed translations."""
+
+    def __init__(self, entries: dict[str, str]) -> None:
+        super().__init__()
+        self.entries = entries
+
+    def gettext(self, message: str) -> str:
+        return self.entries.get(message, message)
 
 
 @pytest.fixture

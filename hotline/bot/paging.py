@@ -54,7 +54,7 @@ MEDIA_CAPTION = V_("From case {reference}")
 MEDIA_ELSEWHERE = V_("The person sent a photo or recording. It is stored with the case.")
 SOURCES = {"pin": V_("pin"), "live": V_("live location"), "text": V_("written coordinates")}
 TITLES = {"distress": V_("🆘 Distress report {reference}"), "call": V_("📞 Call to the hotline {reference}")}
-ASYLUM = {"yes": V_("yes"), "no": V_("no"), "unknown": V_("not known")}
+ANSWERS = {"yes": V_("yes"), "no": V_("no"), "unknown": V_("not known")}  # a yes / no / don't know answer
 
 
 def update_page(session: Session, *, page: Page, route: Route, body: dict[str, Any], now: datetime) -> None:
@@ -308,7 +308,7 @@ def details_body(report: Report) -> dict[str, Any]:
     lines.append(t(V_("Needs a doctor now: {answer}"), answer=_answer(medical["emergency"])))
     if medical["details"]:
         lines.append(t(V_("What is wrong: {words}"), words=_clip(medical["details"], NOTE_IN_MESSAGE)))
-    lines.append(t(V_("Wants asylum: {answer}"), answer=t(ASYLUM[data["asylum_intent"]])))
+    lines.append(t(V_("Wants asylum: {answer}"), answer=t(ANSWERS[data["asylum_intent"]])))
     lines.append(t(V_("Needs: {needs}"), needs=", ".join(data["needs"]) or "-"))
     location = data["location"]
     if location:
@@ -329,7 +329,7 @@ def details_body(report: Report) -> dict[str, Any]:
 
 
 def _answer(value: bool | None) -> str:
-    return translate_for_volunteer({True: V_("yes"), False: V_("no"), None: V_("not known")}[value])
+    return translate_for_volunteer(ANSWERS[{True: "yes", False: "no", None: "unknown"}[value]])
 
 
 def map_link(lat: float, lon: float) -> str:

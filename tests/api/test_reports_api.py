@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +11,6 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from hotline.api.app import create_app
 from hotline.settings import Settings
 from hotline.storage import db, staff
 from hotline.storage.models import ApiToken, Report
@@ -68,15 +66,6 @@ def made(database: db.Database, settings_values: dict[str, str], clock: FakeCloc
     started, complete = found
     assert complete.reference in final
     return Made(complete=complete.reference, started=started.reference)
-
-
-@pytest.fixture
-async def client(settings: Settings, database: db.Database, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, database=database, run_workers=False, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
 
 
 def make_token(database: db.Database, clock: FakeClock, role: str = "volunteer") -> str:

@@ -25,12 +25,6 @@ VOLUNTEER_PHONE = "+37060000001"
 
 
 @pytest.fixture
-def twilio() -> AsyncIterator[FakeTwilioAPI]:
-    with FakeTwilioAPI() as fake:
-        yield fake  # type: ignore[misc]
-
-
-@pytest.fixture
 async def client(settings_values: dict[str, str], twilio: FakeTwilioAPI) -> AsyncIterator[httpx.AsyncClient]:
     values = {
         **settings_values,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gettext
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ from hotline.settings import Settings
 from hotline.storage import inbox, outbox, reports, staff
 from hotline.storage.db import Database
 from hotline.storage.models import AuditEvent, InboundEvent, Incident, Message, Page
-from tests.conftest import FakeClock
+from tests.conftest import FakeCatalogue, FakeClock
 from tests.fakes.twilio_api import DEFAULT_AUTH_TOKEN, Call, FakeTwilioAPI, gather_params, twilio_signature
 
 PUBLIC = "https://hotline.example.org"
@@ -44,17 +44,6 @@ PROMPT = "Press 1 to take the case. Press 2 to decline."
 LITHUANIAN = {voice.PAGE_PROMPT: "Paspauskite 1, jei imatės atvejo. Paspauskite 2, jei atsisakote."}
 
 
-class FakeCatalogue(gettext.NullTranslations):
-    """A catalogue holding a few fixed translations."""
-
-    def __init__(self, entries: dict[str, str]) -> None:
-        super().__init__()
-        self.entries = entries
-
-    def gettext(self, message: str) -> str:
-        return self.entries.get(message, message)
-
-
 @dataclass(frozen=True)
 class Paged:
     """The ids of a page call's volunteer, incident and page."""
@@ -62,13 +51,6 @@ class Paged:
     volunteer: int
     incident: int
     page: int
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilioAPI]:
-    """Start a fake Twilio REST API on loopback for one test."""
-    with FakeTwilioAPI() as server:
-        yield server
 
 
 @pytest.fixture
@@ -92,15 +74,6 @@ async def channel(twilio: FakeTwilioAPI) -> AsyncIterator[TwilioChannel]:
     twilio_channel = TwilioChannel(twilio.account_sid, twilio.auth_token, HOTLINE, twilio.url, public_url=PUBLIC)
     yield twilio_channel
     await twilio_channel.close()
-
-
-@pytest.fixture
-async def client(settings: Settings, database: Database, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
-    """Return an HTTP client of the app, without its background loops."""
-    app = create_app(settings, database=database, run_workers=False, clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
 
 
 @pytest.fixture

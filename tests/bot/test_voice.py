@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from hotline.bot import i18n, voice
+from tests.conftest import FakeCatalogue
 
 GATHER_URL = "https://hotline.test/webhooks/twilio/voice?step=lang&lang=ar"
 VOLUNTEER_PHONE = "+37060000001"
@@ -25,17 +26,6 @@ FAKE_CATALOGUES = {
         voice.CONNECTING: "Nous vous mettons en relation. Restez en ligne, s'il vous plaît.",
     },
 }
-
-
-class FakeCatalogue(gettext.NullTranslations):
-    """A catalogue holding a few fixed translations."""
-
-    def __init__(self, entries: dict[str, str]) -> None:
-        super().__init__()
-        self.entries = entries
-
-    def gettext(self, message: str) -> str:
-        return self.entries.get(message, message)
 
 
 @pytest.fixture

@@ -409,6 +409,19 @@ def callback_update(
 # --------------------------------------------------------------------------- the server
 
 
+def page_id_of(call: Call) -> int | None:
+    """Return the page a recorded page message belongs to, read from its ``ack:<page id>`` button."""
+    markup = call.params.get("reply_markup")
+    if call.method != "sendMessage" or not isinstance(markup, dict):
+        return None
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            data = str(button.get("callback_data", ""))
+            if data.startswith("ack:"):
+                return int(data.removeprefix("ack:"))
+    return None
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     """Routes HTTP requests to the owning :class:`FakeBotAPI`."""
 

@@ -34,12 +34,6 @@ PIN = (54.61, 25.02)
 
 
 @pytest.fixture
-def twilio() -> AsyncIterator[FakeTwilioAPI]:
-    with FakeTwilioAPI() as server:
-        yield server  # type: ignore[misc]
-
-
-@pytest.fixture
 async def rig(
     database: Database, settings_values: dict[str, str], clock: FakeClock, fake: FakeBotAPI, twilio: FakeTwilioAPI
 ) -> AsyncIterator[Rig]:

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlmodel import select
 
-from hotline.api.app import create_app
-from hotline.settings import Settings
 from hotline.storage import db, staff
 from hotline.storage.models import AuditEvent
-from tests.conftest import FakeClock
 from tests.oncall.test_rota import EPOCH, add_override, add_people, add_rotation, local
 
 ROTATION = {"name": "nights", "handoffs": ["08:00", "20:00"], "starts_on": "2026-01-15"}
-
-
-@pytest.fixture
-async def client(settings: Settings, database: db.Database, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, database=database, run_workers=False, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
 
 
 def auth(database: db.Database, role: str = "volunteer", volunteer_id: int | None = None) -> dict[str, str]:

@@ -25,12 +25,6 @@ PERSIAN_PHONE = "+989000000001"  # fictional
 
 
 @pytest.fixture
-def twilio() -> AsyncIterator[FakeTwilioAPI]:
-    with FakeTwilioAPI() as server:
-        yield server  # type: ignore[misc]
-
-
-@pytest.fixture
 async def rig(
     database: Database, settings_values: dict[str, str], clock: FakeClock, fake: FakeBotAPI, twilio: FakeTwilioAPI
 ) -> AsyncIterator[Rig]:

@@ -45,7 +45,7 @@ from hotline.settings import Settings
 from hotline.storage import db, inbox, outbox, staff
 from hotline.storage.models import AuditEvent, InboundEvent, Incident, Message, Page
 from tests.conftest import put_on_duty
-from tests.fakes.telegram_api import Call, FakeBotAPI
+from tests.fakes.telegram_api import Call, FakeBotAPI, page_id_of
 
 PEOPLE = 30
 STORE_EVERY = 0.1
@@ -104,19 +104,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-def page_id_of(call: Call) -> int | None:
-    """Return the page a Telegram page message belongs to, read from its acknowledge button."""
-    markup = call.params.get("reply_markup")
-    if call.method != "sendMessage" or not isinstance(markup, dict):
-        return None
-    for row in markup.get("inline_keyboard", []):
-        for button in row:
-            data = str(button.get("callback_data", ""))
-            if data.startswith("ack:"):
-                return int(data.removeprefix("ack:"))
-    return None
 
 
 class Workers:

@@ -151,15 +151,12 @@ def _tell_owner(
     route = paging.volunteer_route(keyring, owner, reach=reach)
     with use_locale(paging.volunteer_language(owner)):
         question = translate_for_volunteer(phrase.label)
-        shown = translate_for_volunteer(_ANSWER_WORDS.get(answer, answer))
+        shown = translate_for_volunteer(paging.ANSWERS.get(answer, answer))
         text = translate_for_volunteer(ANSWER, reference=report.reference, question=question, answer=shown)
     body = {"text": text, "buttons": []}
     paging.notify_volunteer(
         session, route=route, volunteer_id=owner.id, report_id=report.id, kind="news", body=body, now=now
     )
-
-
-_ANSWER_WORDS = {"yes": paging.ASYLUM["yes"], "no": paging.ASYLUM["no"], "unknown": paging.ASYLUM["unknown"]}
 
 
 def incident_report(session: Session, incident: Incident) -> Report:
