@@ -18,16 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from hotline.flows.geo import in_region, is_implausible, parse_location
 from hotline.flows.model import N_, Flow, Node, Option
-from hotline.flows.parsers import (
-    in_region,
-    is_implausible,
-    parse_choice,
-    parse_count,
-    parse_location,
-    parse_many_choices,
-    parse_yes_no,
-)
+from hotline.flows.parsers import parse_choice, parse_count, parse_many_choices, parse_yes_no
 
 MAX_RETRIES = 2
 NOTE_LIMIT = 2000

@@ -10,18 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.flows.parsers import (
-    REGION,
-    Point,
-    in_region,
-    is_implausible,
-    normalize_digits,
-    parse_choice,
-    parse_count,
-    parse_location,
-    parse_many_choices,
-    parse_yes_no,
-)
+from hotline.flows.geo import REGION, Point, in_region, is_implausible, parse_location
+from hotline.flows.parsers import normalize_digits, parse_choice, parse_count, parse_many_choices, parse_yes_no
 
 PERSIAN = str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫")
 ARABIC = str.maketrans("0123456789.,", "٠١٢٣٤٥٦٧٨٩٫،")
