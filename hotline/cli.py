@@ -18,7 +18,7 @@ from hotline import logs
 from hotline.bot.oncall import rota
 from hotline.clock import utcnow
 from hotline.settings import Settings, SettingsError, generate_key
-from hotline.storage import db, reports, staff
+from hotline.storage import db, groups, reports, staff
 from hotline.storage import rota as rota_store
 from hotline.storage.rotation import rotate_keys
 
@@ -166,6 +166,17 @@ def volunteer_list() -> None:
         for person in staff.list_volunteers(session):
             reach = "\t".join("yes" if channel else "no" for channel in (person.telegram_chat, person.phone))
             click.echo(f"{person.id}\t{person.name}\t{person.role}\t{person.languages}\t{reach}\t{person.quiet or '-'}")
+
+
+@main.command()
+@click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True, help="How many days back.")
+def stats(days: int) -> None:
+    """Print people and groups reported in danger, each group counted once, and how they were counted."""
+    now = utcnow()
+    with _transaction() as (_, session):
+        figures = groups.count_people(session, since=now - timedelta(days=days), until=now).json()
+    for key, value in figures.items():
+        click.echo(f"{key}: {value}")
 
 
 @main.group()

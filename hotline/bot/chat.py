@@ -19,7 +19,7 @@ from hotline.bot.dispatcher import Dispatcher
 from hotline.bot.oncall import rota
 from hotline.bot.sender import OutboxSender, RateLimiter
 from hotline.clock import utcnow
-from hotline.flows.model import load_builtin
+from hotline.flows.model import load_flows
 from hotline.settings import Settings
 from hotline.storage import inbox
 from hotline.storage.db import Database
@@ -63,7 +63,7 @@ async def run_chat(
         f"+000{secrets.randbelow(10**8):08d}" if style == "sms" else f"terminal-{secrets.token_hex(3)}"
     )
     console = ConsoleChannel(style=style, stream=stdout, name=channel)
-    dispatcher = Dispatcher(database=database, settings=settings, flow=load_builtin("distress"), clock=utcnow)
+    dispatcher = Dispatcher(database=database, settings=settings, flows=load_flows(), clock=utcnow)
     with database.session() as session:
         contact = inbox.find_or_create_contact(
             session, keyring=database.keyring, channel=channel, address=address, now=utcnow()

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from hotline.bot import calls, commands, continuity, language, paging, uploads
+from hotline.bot import calls, cases, commands, continuity, language, paging, uploads
 from hotline.bot.i18n import translate, use_locale
 from hotline.bot.oncall import escalation, relay
 from hotline.bot.oncall.policy import load_policy
@@ -25,10 +25,10 @@ from hotline.bot.outgoing import answer_button, send_to_contact
 from hotline.bot.replies import reply_body
 from hotline.bot.volunteers import handle_volunteer_event
 from hotline.flows import engine
-from hotline.flows.model import N_, Flow
+from hotline.flows.model import N_, Flow, FlowSet, Node
 from hotline.flows.parsers import normalize_digits
 from hotline.settings import Settings
-from hotline.storage import inbox, outbox, reports, staff
+from hotline.storage import groups, inbox, outbox, reports, staff
 from hotline.storage.db import Database
 from hotline.storage.models import Contact, Conversation, InboundEvent, Message, Report, Volunteer
 
@@ -43,10 +43,10 @@ SORRY = N_("Sorry, something went wrong on our side. A volunteer has been told a
 class Dispatcher:
     """Processes inbound events one at a time, each in a single transaction."""
 
-    def __init__(self, *, database: Database, settings: Settings, flow: Flow, clock: Clock) -> None:
+    def __init__(self, *, database: Database, settings: Settings, flows: FlowSet, clock: Clock) -> None:
         self.database = database
         self.settings = settings
-        self.flow = flow
+        self.flows = flows
         self.clock = clock
         self.reach = paging.reach_of(settings)
         self.policy = load_policy(Path(settings.escalation_policy) if settings.escalation_policy else None)
@@ -111,7 +111,7 @@ class Dispatcher:
             self._guess_language(contact, event, payload)
         if self._continuity(session, contact, event, payload, now):
             return
-        kind = "call" if event.kind in calls.CALL_KINDS else self.flow.report_kind
+        kind = "call" if event.kind in calls.CALL_KINDS else self.flows.get(self.flows.entry).report_kind
         conversation, report = self._conversation(session, contact, now, kind=kind)
         report.language = contact.language or report.language
         report.last_contact_id = contact.id
@@ -137,14 +137,18 @@ class Dispatcher:
             return
         if event.kind in ("media", "sms_media"):
             self._media(session, contact, event, report, payload, now)
+            if self._current_node(conversation).expect == "media":  # a photo the flow asked for: go on
+                self._step(session, contact, event, conversation, report, engine.Media(), payload, now)
             return
         if event.kind == "location" and uploads.is_stale_fix(report.location, payload):
             return  # an older live-location fix arriving late: the fresher one stays
         picked = language.chosen(event.kind, payload) or self._picked_on_sms(contact, payload)
-        flow = language.localized_flow(self.flow, report.language)
+        flow = language.localized_flow(self.flows.get((conversation.state or {}).get("flow")), report.language)
         flow_event = engine.Repeat() if picked else to_flow_event(event.kind, payload)
         if contact.channel == "sms" and flow_event is not None:
             flow_event = sms_answer(flow, conversation.state or {}, flow_event)
+        if isinstance(flow_event, engine.Text) and self._current_node(conversation).expect == "code":
+            flow_event = cases.look_up(session, contact=contact, text=flow_event.text, now=now)
         if picked:
             self._set_language(contact, report, picked, "chosen")
         if flow_event is None:
@@ -154,18 +158,32 @@ class Dispatcher:
         if contact.language is None and contact.channel != "sms" and not (contact.profile or {}).get("menu_sent"):
             self._send_menu(session, contact, report, now)
             contact.profile = {**(contact.profile or {}), "menu_sent": True}
-        state, effects = engine.step(flow, conversation.state or {}, flow_event, now)
+        self._step(session, contact, event, conversation, report, flow_event, payload, now, picked=bool(picked))
+
+    def _step(
+        self, session: Session, contact: Contact, event: InboundEvent, conversation: Conversation, report: Report,
+        flow_event: engine.Event, payload: dict[str, Any], now: datetime, *, picked: bool = False,
+    ) -> None:  # fmt: skip
+        """Run one event through the flows, keep what it gave, answer, and page when a volunteer is needed."""
+        flows = language.localized_flows(self.flows, report.language)
+        state, effects = engine.run(flows, conversation.state or {}, flow_event, now)
         if picked:
             effects = [engine.Say(language.CHOSEN), *effects]
         was_urgent = report.urgent
-        handoff = self._apply(session, report, effects, now)
-        self._reply(session, contact, event, report, effects, payload, now)
+        report, handoff = self._apply(session, contact, conversation, report, effects, now)
+        groups.link(session, report, now)
+        self._reply(session, contact, event, report, effects, payload, now, state)
         conversation.state, conversation.node, conversation.updated_at = state, state["node"], now
         session.add_all([conversation, report, contact])
         session.flush()
         came_back = any(isinstance(e, engine.Note) and e.field == "followup" for e in effects)
         loud = handoff or came_back or (report.urgent and not was_urgent)
         self._page(session, report, now, handoff=handoff, loud=loud, effects=effects)
+
+    def _current_node(self, conversation: Conversation) -> Node:
+        state = conversation.state or {}
+        flow = self.flows.get(state.get("flow"))
+        return flow.nodes.get(str(state.get("node")), flow.node(flow.start))
 
     def _continuity(
         self, session: Session, contact: Contact, event: InboundEvent, payload: dict[str, Any], now: datetime
@@ -181,8 +199,10 @@ class Dispatcher:
                 return True
         if event.kind not in ("text", "command"):
             return False
-        mentioned = continuity.mentioned_report(session, str(payload.get("text", "")))
         conversation = session.get(Conversation, contact.id)
+        if conversation is not None and self._current_node(conversation).expect == "code":
+            return False  # a code written to look a case up, not to join it
+        mentioned = continuity.mentioned_report(session, str(payload.get("text", "")))
         if mentioned is None or (conversation is not None and conversation.report_id == mentioned.id):
             return False
         continuity.offer_join(session, contact=contact, report=mentioned, now=now)
@@ -249,18 +269,38 @@ class Dispatcher:
             language=contact.language or self.settings.default_language, now=now,
         )  # fmt: skip
         reports.audit(session, actor="system", action="report_created", now=now, report_id=report.id)
+        entry = self.flows.get(self.flows.entry)
         conversation = Conversation(
-            contact_id=contact.id or 0, flow=self.flow.name, node=self.flow.start,
-            state=engine.new_state(self.flow), report_id=report.id, updated_at=now,
+            contact_id=contact.id or 0, flow=entry.name, node=entry.start,
+            state=engine.new_state(entry), report_id=report.id, updated_at=now,
         )  # fmt: skip
         session.add(conversation)
         return conversation, report
 
-    def _apply(self, session: Session, report: Report, effects: list[engine.Effect], now: datetime) -> bool:
+    def _apply(
+        self, session: Session, contact: Contact, conversation: Conversation, report: Report,
+        effects: list[engine.Effect], now: datetime,
+    ) -> tuple[Report, bool]:  # fmt: skip
+        """Keep what the effects say on the report (which a move to another flow may replace)."""
         handoff = False
         for effect in effects:
-            if isinstance(effect, engine.Save):
-                reports.save_field(report, field=effect.field, value=effect.value, now=now, merge=effect.merge)
+            if isinstance(effect, engine.Switch):
+                flow = self.flows.get(effect.flow)
+                report = cases.move_to(
+                    session, conversation=conversation, report=report, flow=flow, contact=contact, now=now
+                )
+            elif isinstance(effect, engine.Save) and effect.field == "case.note":
+                reference = str((conversation.state or {}).get("case", ""))
+                cases.add_to_case(session, reference=reference, text=str(effect.value), contact=contact, now=now)
+            elif isinstance(effect, engine.Save) and effect.field == "case":
+                reports.audit(session, actor="person", action="looked_up_case", now=now, report_id=report.id)
+            elif isinstance(effect, engine.Save):
+                value = (
+                    {"words": effect.value, "language": report.language, "at": now.isoformat()}
+                    if effect.evidence
+                    else effect.value
+                )
+                reports.save_field(report, field=effect.field, value=value, now=now, merge=effect.merge)
             elif isinstance(effect, engine.Note):
                 reports.add_note(report, field=effect.field, text=effect.text, now=now)
             elif isinstance(effect, engine.Handoff):
@@ -269,19 +309,22 @@ class Dispatcher:
                 reports.audit(session, actor="person", action="asked_for_person", now=now, report_id=report.id)
             elif isinstance(effect, engine.Ended):
                 reports.audit(session, actor="system", action="flow_completed", now=now, report_id=report.id)
-        return handoff
+        return report, handoff
 
     def _reply(
         self, session: Session, contact: Contact, event: InboundEvent, report: Report,
-        effects: list[engine.Effect], payload: dict[str, Any], now: datetime,
+        effects: list[engine.Effect], payload: dict[str, Any], now: datetime, state: dict[str, Any],
     ) -> None:  # fmt: skip
         says = [e for e in effects if isinstance(e, engine.Say)]
         toasts = [e for e in effects if isinstance(e, engine.Toast)]
+        flow = self.flows.get(state.get("flow"))
         with use_locale(report.language):
             if says:
-                choices = next((s.node for s in says if s.node and self.flow.nodes[s.node].expect == "choices"), None)
+                last = says[-1].node
+                choices = last if last in flow.nodes and flow.nodes[last].expect == "choices" else None
                 sms = contact.channel == "sms"
-                body = reply_body(says, self._params(report), choices_node=choices, sms=sms)
+                params = self._params(report) | cases.case_params(session, state)
+                body = reply_body(says, params, choices_node=choices, sms=sms)
                 send_to_contact(session, contact=contact, report=report, body=body, now=now)
             if event.kind == "button":
                 params = {key: translate(value) for key, value in toasts[-1].params.items()} if toasts else {}
@@ -354,9 +397,9 @@ def sms_answer(flow: Flow, state: dict[str, Any], event: engine.Event) -> engine
     if text == "0":
         return engine.Button("h")
     node = flow.nodes.get(str(state.get("node", "")))
-    if node is None or state.get("ended") or node.expect != "yes_no" or not text.isdigit():
+    if node is None or state.get("ended") or node.expect not in ("yes_no", "choice") or not text.isdigit():
         return event
-    options = engine.YES_NO_OPTIONS
+    options = engine.YES_NO_OPTIONS if node.expect == "yes_no" else node.options
     number = int(text)
     return engine.Button(f"a:{node.name}:{options[number - 1].value}") if 1 <= number <= len(options) else event
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from hotline.bot import languages
 from hotline.bot.i18n import translate, translations_of, use_locale
-from hotline.bot.replies import DONE_BUTTON, HUMAN_BUTTON
+from hotline.bot.replies import BATTERY_BUTTON, BATTERY_WORD, DONE_BUTTON, HUMAN_BUTTON, MENU_BUTTON
 from hotline.flows.detect import detect_language, language_from_code, language_from_phone
-from hotline.flows.model import N_, Flow, Option
+from hotline.flows.model import N_, Flow, FlowSet, Option
 from hotline.flows.parsers import normalize_digits
 
 CHOOSE = N_("Choose your language:")
@@ -38,12 +38,19 @@ def localized_flow(flow: Flow, code: str | None) -> Flow:
     return _LOCALIZED[key]
 
 
+def localized_flows(flows: FlowSet, code: str | None) -> FlowSet:
+    """Return every flow of a set localized for a person's language."""
+    return replace(flows, flows={name: localized_flow(flow, code) for name, flow in flows.flows.items()})
+
+
 def _localize(flow: Flow, code: str | None) -> Flow:
     with use_locale(code):
         nodes = {name: replace(node, options=_localized(node.options)) for name, node in flow.nodes.items()}
         words = {
             "human": frozenset({translate(HUMAN_BUTTON).lower()}),
             "done": frozenset({translate(DONE_BUTTON).lower()}),
+            "menu": frozenset({translate(MENU_BUTTON).lower()}),
+            "shortcut:battery": frozenset({translate(BATTERY_BUTTON).lower(), translate(BATTERY_WORD).lower()}),
         }
     return replace(flow, nodes=nodes, words=words)
 

@@ -16,6 +16,9 @@ from hotline.flows.model import N_
 HUMAN_BUTTON = N_("Talk to a person")
 DONE_BUTTON = N_("Done")
 SEND_LOCATION = N_("Send my location")
+BATTERY_BUTTON = N_("My battery is low")
+BATTERY_WORD = N_("battery")  # written instead of pressing the button: only location and head count are asked
+MENU_BUTTON = N_("menu")  # written at any time: back to the first choices
 
 
 def reply_body(
@@ -33,8 +36,10 @@ def reply_body(
             [{"label": translate(o.label), "data": f"a:{question.node}:{o.value}"}] for o in question.options
         ]
         return body
-    if question.keyboard == "share_location":
+    if question.keyboard in ("share_location", "location_or_battery"):
         body["request_location"] = translate(SEND_LOCATION)
+        if question.keyboard == "location_or_battery":  # a reply-keyboard button: pressing it sends its label
+            body["buttons"] = [[{"label": translate(BATTERY_BUTTON), "data": ""}]]
         return body
     rows = [[{"label": translate(o.label), "data": f"a:{question.node}:{o.value}"}] for o in question.options]
     if question.node == choices_node:

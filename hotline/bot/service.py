@@ -29,7 +29,7 @@ from hotline.bot.oncall import coverage, escalation
 from hotline.bot.paging import reach_of
 from hotline.bot.sender import OutboxSender
 from hotline.clock import utcnow
-from hotline.flows.model import load_builtin
+from hotline.flows.model import load_flows
 from hotline.settings import Settings
 from hotline.storage import inbox, outbox
 from hotline.storage.db import Database
@@ -91,7 +91,7 @@ class Runtime:
         self.bot: Bot | None = (
             make_bot(settings.telegram_token, settings.telegram_api_url) if settings.telegram_enabled else None
         )
-        self.dispatcher = Dispatcher(database=database, settings=settings, flow=load_builtin("distress"), clock=clock)
+        self.dispatcher = Dispatcher(database=database, settings=settings, flows=load_flows(), clock=clock)
         self.twilio = make_twilio(settings) if settings.twilio_enabled else None
         channels = self._channels()
         self.sender = OutboxSender(database=database, channels=channels, clock=clock)

@@ -8,7 +8,12 @@ Rules that hold in every node:
 - a location (pin or written coordinates) is saved at once and replaces an older one;
 - asking for a person (``/human``, "talk to a person", the button) always reaches a human;
 - an answer that cannot be read is asked again once, then kept verbatim as a note and the flow
-  moves on, so nobody is stuck and nothing they wrote is lost.
+  moves on, so nobody is stuck and nothing they wrote is lost;
+- a question whose answer is already known (from a one-shot first message, or an earlier answer)
+  is not asked again.
+
+``run`` drives a whole ``FlowSet``: a ``Switch`` effect moves the conversation to another flow
+(the menu's choices, a distress message written into the menu) and the step goes on there.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hotline.flows.geo import in_region, is_implausible, parse_location
-from hotline.flows.model import N_, Flow, Node, Option
+from hotline.flows.extract import extract
+from hotline.flows.geo import Point, in_region, is_implausible, parse_location
+from hotline.flows.model import FLOW_PREFIX, N_, Flow, FlowSet, Node, Option
 from hotline.flows.parsers import parse_choice, parse_count, parse_many_choices, parse_yes_no
 
 MAX_RETRIES = 2
@@ -27,6 +33,8 @@ NOTE_LIMIT = 2000
 HUMAN_WORDS = {"/human", "human", "person", "a person", "talk to a person", "volunteer", "operator", "/person"}
 SKIP_WORDS = {"/skip", "skip", "next", "pass"}
 DONE_WORDS = {"/done", "done", "finished", "that's all", "thats all", "nothing else"}
+MENU_WORDS = {"/menu", "menu"}
+MAX_SWITCHES = 3
 YES_NO_OPTIONS = (Option("yes", N_("Yes")), Option("no", N_("No")), Option("unknown", N_("Don't know")))
 HINTS = {
     "count": N_("Please send just a number, for example 5."),
@@ -34,13 +42,19 @@ HINTS = {
     "choices": N_("Press the buttons, or write the numbers, for example: 1 3."),
     "text": N_("Please write a few words."),
     "location": N_("Please send your location with the button, or write the coordinates."),
+    "choice": N_("Press a button, or write its number."),
+    "code": N_("I found no case with this code. Please check it and write it again, for example K7M-4PX."),
+    "media": N_("Please send the photo, or write skip."),
 }
 SMS_HINTS = {  # SMS has no buttons: the options arrive as numbered lines, and every character costs
     "count": N_("Please send a number."),
     "yes_no": N_("Please send a number from the list."),
     "choices": N_("Sorry, I could not read that."),
     "location": N_("Please write the coordinates or a map link."),
+    "choice": N_("Please send a number from the list."),
+    "code": N_("No case with this code. Check it and send it again."),
 }
+TOO_MANY_CODES = N_("Too many codes that do not exist. Please try again tomorrow, or write to a volunteer.")
 KEPT_AS_NOTE = N_("I could not read that, but I kept what you wrote for the volunteer.")
 SMS_KEPT_AS_NOTE = N_("Kept for the volunteer.")
 LOCATION_AS_WORDS = N_(
@@ -91,7 +105,21 @@ class Button:
     data: str
 
 
-Event = Start | Repeat | Text | Location | Button
+@dataclass(frozen=True)
+class Media:
+    """A photo or file arrived (the host has already kept it)."""
+
+
+@dataclass(frozen=True)
+class CodeResult:
+    """A case code the host looked up: whether a case has it, or whether this contact tried too many."""
+
+    reference: str
+    found: bool
+    blocked: bool = False
+
+
+Event = Start | Repeat | Text | Location | Button | Media | CodeResult
 
 
 @dataclass(frozen=True)
@@ -120,6 +148,7 @@ class Save:
     field: str
     value: Any
     merge: bool = False
+    evidence: bool = False  # the host keeps the words with their language and time
 
 
 @dataclass(frozen=True)
@@ -140,31 +169,110 @@ class Ended:
     """The flow reached its end node."""
 
 
-Effect = Say | Toast | Save | Note | Handoff | Ended
+@dataclass(frozen=True)
+class Switch:
+    """The conversation moves to another flow; ``event`` (a first message, a pin) goes on with it."""
+
+    flow: str
+    event: Event | None = None
+
+
+Effect = Say | Toast | Save | Note | Handoff | Ended | Switch
 State = dict[str, Any]
 
 
 def new_state(flow: Flow) -> State:
     """Return the state of a flow that has not started."""
-    return {"flow": flow.name, "node": flow.start, "retries": 0, "picked": [], "started": False, "ended": False}
+    return {
+        "flow": flow.name, "node": flow.start, "retries": 0, "picked": [], "started": False, "ended": False,
+        "filled": {},
+    }  # fmt: skip
+
+
+def run(flows: FlowSet, state: State, event: Event, now: datetime) -> tuple[State, list[Effect]]:
+    """Advance a conversation through a set of flows, following every ``Switch`` to the flow it names."""
+    flow = flows.get(state.get("flow"))
+    if _asks_for_menu(flows, flow, event):
+        pending: list[Effect] = [Switch(flows.entry)]
+    else:
+        state, pending = step(flow, state, event, now)
+    effects = list(pending)
+    for _ in range(MAX_SWITCHES):
+        switch = next((e for e in pending if isinstance(e, Switch) and e.flow in flows.flows), None)
+        if switch is None:
+            break
+        target = flows.flows[switch.flow]
+        kept = {"filled": state.get("filled", {})} if switch.event is not None else {}
+        state, pending = step(target, {**new_state(target), **kept}, switch.event or Start(), now)
+        effects = [Switch(switch.flow) if e is switch else e for e in effects] + pending
+    return state, effects
+
+
+def _asks_for_menu(flows: FlowSet, flow: Flow, event: Event) -> bool:
+    words = MENU_WORDS | flows.get(flows.entry).words.get("menu", frozenset())
+    return flow.name != flows.entry and isinstance(event, Text) and _simplify(event.text) in words
 
 
 def step(flow: Flow, state: State, event: Event, now: datetime) -> tuple[State, list[Effect]]:
     """Advance a conversation by one event; return the new state and what the host must do."""
-    state = {**new_state(flow), **state, "picked": list(state.get("picked", []))}
+    state = {
+        **new_state(flow),
+        **state,
+        "picked": list(state.get("picked", [])),
+        "filled": dict(state.get("filled") or {}),
+    }
     if state["node"] not in flow.nodes:  # the flow file changed under a running conversation
         state.update(node=flow.start, retries=0, picked=[])
-    if state["started"]:
-        return state, _handle(flow, state, event, now)
+    effects = _handle(flow, state, event, now) if state["started"] else _first(flow, state, event, now)
+    _remember(state, effects)
+    return state, effects
+
+
+def _first(flow: Flow, state: State, event: Event, now: datetime) -> list[Effect]:
     state["started"] = True
     start = flow.node(flow.start)
     if isinstance(event, Start):
-        return state, _enter(flow, state, flow.start)
+        return _enter(flow, state, flow.start)
     intro: list[Effect] = [Say(start.say, node=start.name, sms=start.sms_say)] if start.say else []
+    if isinstance(event, Text) and flow.extract:
+        facts = _one_shot(flow, state, event.text, now)
+        if facts:
+            return intro + facts
     effects = _handle(flow, state, event, now, first=True)
     if state["node"] == flow.start and not any(isinstance(e, Say) and e.node == flow.start for e in effects):
         effects += _ask(start)
-    return state, intro + effects
+    return intro + effects
+
+
+def _one_shot(flow: Flow, state: State, text: str, now: datetime) -> list[Effect]:
+    """Save every fact a first message gives, keep its words, and go on to the first question still open."""
+    facts = extract(text)
+    found = facts.fields()
+    if not found and facts.location is None:
+        return []
+    effects: list[Effect] = [Note("first_message", _clip(text))]
+    if facts.location is not None:
+        effects.append(
+            Save("location", {**_checked(facts.location.lat, facts.location.lon), "received_at": now.isoformat()})
+        )
+    effects += [Save(name, value) for name, value in found.items()]
+    if "medical.flags" in found:
+        state["filled"]["medical.details"] = True  # the first message says what is wrong
+    _remember(state, effects)
+    return effects + _enter(flow, state, flow.start, said=True)
+
+
+def _remember(state: State, effects: list[Effect]) -> None:
+    """Note which fields hold an answer, so their questions are not asked again."""
+    for effect in effects:
+        if isinstance(effect, Save):
+            state["filled"][effect.field] = _answer_key(effect.value)
+
+
+def _answer_key(value: Any) -> str | bool:
+    if value is True or value is False:
+        return "yes" if value else "no"
+    return value if value in ("yes", "no", "unknown") else True
 
 
 def _handle(flow: Flow, state: State, event: Event, now: datetime, first: bool = False) -> list[Effect]:
@@ -172,12 +280,31 @@ def _handle(flow: Flow, state: State, event: Event, now: datetime, first: bool =
         return _restart(flow, state)
     if isinstance(event, Repeat):
         return [] if state["ended"] else _ask(flow.node(state["node"]))
+    if flow.jump_to and not state["ended"] and isinstance(event, Location):
+        return [Switch(flow.jump_to, event)]
     if isinstance(event, Location):
         point = {"lat": event.lat, "lon": event.lon, "source": event.source}
         return _location(flow, state, point | ({"fix_at": event.fix_at} if event.fix_at else {}), now)
     if isinstance(event, Button):
         return _button(flow, state, event.data, now)
+    if isinstance(event, Media):
+        node = flow.node(state["node"])
+        return [] if state["ended"] or node.expect != "media" else _advance(flow, state, node, None)
+    if isinstance(event, CodeResult):
+        return _code(flow, state, event)
     return _text(flow, state, event.text, now, first)
+
+
+def _code(flow: Flow, state: State, result: CodeResult) -> list[Effect]:
+    node = flow.node(state["node"])
+    if state["ended"] or node.expect != "code":
+        return []
+    if result.blocked:
+        return [Say(TOO_MANY_CODES), *_advance(flow, state, node, None)]
+    if not result.found:
+        return _retry(flow, state, node, result.reference)
+    state["case"] = result.reference
+    return _saved(flow, state, node, result.reference, "found")
 
 
 def _restart(flow: Flow, state: State) -> list[Effect]:
@@ -201,6 +328,11 @@ def _text(flow: Flow, state: State, text: str, now: datetime, first: bool) -> li
     if words in HUMAN_WORDS | flow.words.get("human", frozenset()):
         return [Handoff(), Say(HANDOFF)]
     node = flow.node(state["node"])
+    shortcut = _shortcut(flow, words)
+    if shortcut is not None and not state["ended"]:
+        return _enter(flow, state, shortcut)
+    if flow.jump_to and not state["ended"] and _jumps(node, text):
+        return [Switch(flow.jump_to, Text(text))]
     point = parse_location(text)
     if state["ended"] and (point is None or is_implausible(point)):
         return [Note("followup", _clip(text)), Say(FOLLOWUP)]
@@ -211,6 +343,21 @@ def _text(flow: Flow, state: State, text: str, now: datetime, first: bool) -> li
     if first and node.expect == "location" and point is None:
         return [Note("first_message", _clip(text))]
     return _answer(flow, state, node, text, now)
+
+
+def _shortcut(flow: Flow, words: str) -> str | None:
+    """Return the node a shortcut word ("battery", or its translation) leads to."""
+    for word, target in flow.shortcuts.items():
+        if words in {word, f"/{word}"} | flow.words.get(f"shortcut:{word}", frozenset()):
+            return target
+    return None
+
+
+def _jumps(node: Node, text: str) -> bool:
+    """Tell whether a message written instead of a menu choice already reads as a call for help."""
+    if node.expect == "choice" and parse_choice(text, [(o.value, [o.label, *o.aliases]) for o in node.options]):
+        return False
+    return extract(text).looks_like_distress()
 
 
 def _answer(flow: Flow, state: State, node: Node, text: str, now: datetime) -> list[Effect]:
@@ -227,7 +374,12 @@ def _answer(flow: Flow, state: State, node: Node, text: str, now: datetime) -> l
         return _retry(flow, state, node, text) if answer is None else _yes_no(flow, state, node, answer)
     if expect == "choices":
         return _choices_text(flow, state, node, text)
-    if expect == "text" and text.strip():
+    if expect == "choice":
+        value = parse_choice(text, [(o.value, [o.label, *o.aliases]) for o in node.options])
+        return _retry(flow, state, node, text) if value is None else _saved(flow, state, node, value, value)
+    if expect == "media" and text.strip():
+        return [Note(node.save or node.name, _clip(text.strip())), *_advance(flow, state, node, None)]
+    if expect in ("text", None) and text.strip():
         return _saved(flow, state, node, _clip(text.strip()), None)
     return _retry(flow, state, node, text)
 
@@ -235,12 +387,23 @@ def _answer(flow: Flow, state: State, node: Node, text: str, now: datetime) -> l
 def _location_text(flow: Flow, state: State, node: Node, text: str, now: datetime) -> list[Effect]:
     point = parse_location(text)
     if point is not None:
-        checked = {"lat": point.lat, "lon": point.lon, "source": "text", "in_region": in_region(point)}
-        return _location(flow, state, {**checked, "implausible": is_implausible(point)}, now)
+        return _location(flow, state, _checked(point.lat, point.lon), now)
     if len(text.strip()) < 3:
         return _retry(flow, state, node, text)
     described = Say(LOCATION_AS_WORDS, sms=SMS_LOCATION_AS_WORDS)
     return [Note("location", _clip(text)), described, *_advance(flow, state, node, None)]
+
+
+def _checked(lat: float, lon: float) -> dict[str, Any]:
+    """A written location with the checks a volunteer needs: inside the region, plausible."""
+    point = Point(lat, lon)
+    return {
+        "lat": lat,
+        "lon": lon,
+        "source": "text",
+        "in_region": in_region(point),
+        "implausible": is_implausible(point),
+    }
 
 
 def _yes_no(flow: Flow, state: State, node: Node, answer: str) -> list[Effect]:
@@ -288,6 +451,10 @@ def _button_answer(flow: Flow, state: State, node: Node, value: str) -> list[Eff
         if not current:
             return [Save(node.save or "needs", [value], merge=True), Toast(ADDED, {"label": label})]
         return [Save(node.save or "needs", list(state["picked"])), Toast(ADDED, {"label": label})]
+    if node.expect == "choice" and value in {o.value for o in node.options}:
+        if not current:  # an old menu's button: the conversation has moved on
+            return [Toast(NOT_ACTIVE)]
+        return [Toast(SAVED), *_saved(flow, state, node, value, value)]
     if node.expect != "yes_no" or value not in {"yes", "no", "unknown"}:
         return [Toast(NOT_ACTIVE)]
     if not current:
@@ -302,7 +469,7 @@ def _save_only(node: Node, answer: str) -> list[Effect]:
 
 
 def _saved(flow: Flow, state: State, node: Node, value: Any, answer: str | None) -> list[Effect]:
-    effects: list[Effect] = [Save(node.save, value)] if node.save else []
+    effects: list[Effect] = [Save(node.save, value, evidence=node.evidence)] if node.save else []
     if node.expect == "choices":
         state["picked"] = list(value)
         return effects + _advance(flow, state, node, None)
@@ -325,14 +492,29 @@ def _advance(flow: Flow, state: State, node: Node, answer: str | None) -> list[E
     return _enter(flow, state, target)
 
 
-def _enter(flow: Flow, state: State, name: str) -> list[Effect]:
-    node = flow.node(name)
-    state.update(node=name, retries=0, picked=[])
-    effects: list[Effect] = [Say(node.say, node=name, sms=node.sms_say)] if node.say else []
-    if node.end:
-        state["ended"] = True
-        return [*effects, Ended()]
-    return effects + _ask(node)
+def _enter(flow: Flow, state: State, name: str, said: bool = False) -> list[Effect]:
+    """Go to a node: say its text and ask its question, skipping questions already answered."""
+    effects: list[Effect] = []
+    for _ in range(len(flow.nodes) + 1):
+        if name.startswith(FLOW_PREFIX):
+            return [*effects, Switch(name.removeprefix(FLOW_PREFIX))]
+        node = flow.node(name)
+        state.update(node=name, retries=0, picked=[])
+        known = node.expect is not None and node.save in state["filled"]
+        if node.say and not said and not known:
+            effects.append(Say(node.say, node=name, sms=node.sms_say))
+        said = False
+        if node.end:
+            state["ended"] = True
+            return [*effects, Ended()]
+        if node.expect is not None and not known:
+            return effects + _ask(node)
+        answer = state["filled"].get(node.save or "") if known else None
+        target = node.next_for(answer if isinstance(answer, str) else None)
+        if target is None:
+            return effects
+        name = target
+    return effects
 
 
 def _ask(node: Node) -> list[Effect]:

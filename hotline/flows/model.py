@@ -3,11 +3,15 @@
 A flow is a set of named nodes. A node says something, may ask for one kind of answer (``expect``),
 saves the answer under a report field (``save``) and names the next node (``next``: a node name, or
 a mapping from an answer such as ``yes`` to a node with ``default`` as the fallback). A node with
-``end: true`` closes the flow. Text is English source; it is translated when it is sent.
+``end: true`` closes the flow. ``next`` may also name another flow as ``flow:<name>``: the
+conversation goes on there. Text is English source; it is translated when it is sent.
+
+All flow files of a directory form a ``FlowSet``; the ``menu`` flow is where a conversation starts.
 """
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, field
 from importlib import resources
@@ -16,7 +20,7 @@ from typing import Any
 
 import yaml
 
-EXPECTS = ("location", "count", "yes_no", "text", "choices")
+EXPECTS = ("location", "count", "yes_no", "text", "choices", "choice", "code", "media")
 FIELDS = (
     "location",
     "people.total",
@@ -24,13 +28,28 @@ FIELDS = (
     "people.pregnant",
     "medical.emergency",
     "medical.details",
+    "medical.flags",
     "asylum_intent",
     "needs",
+    "case",  # a case looked up by its code: the host keeps it in the conversation, never in a report
+    "case.note",  # information added to that case
 )
-KEYBOARDS = ("share_location",)
-NODE_KEYS = {"say", "ask", "sms_say", "sms_ask", "expect", "save", "next", "options", "keyboard", "end", "optional"}
-PLACEHOLDERS = {"reference", "ngo_name", "ngo_phone"}
+OPEN_GROUPS = ("details", "reporter")  # free keys: details.last_contact, reporter.name…
+REPORTERS = ("person", "relative", "resident")
+KEYBOARDS = ("share_location", "location_or_battery")
+FLOW_KEYS = {"flow", "report_kind", "start", "nodes", "reported_by", "extract", "jump_to", "shortcuts"}
+NODE_KEYS = {
+    "say", "ask", "sms_say", "sms_ask", "expect", "save", "next", "options", "keyboard", "end", "optional",
+    "evidence",
+}  # fmt: skip
+PLACEHOLDERS = {"reference", "ngo_name", "ngo_phone", "case", "case_status", "case_updated"}
 MAX_BUTTON_DATA = 64
+FLOW_PREFIX = "flow:"
+ENTRY = "menu"
+_KEY = re.compile(r"[a-z][a-z_]{0,30}")
+
+
+NOT_FLOWS = ("escalation",)  # YAML files beside the flows that are not conversations
 
 
 def N_(text: str) -> str:
@@ -72,6 +91,7 @@ class Node:
     keyboard: str | None = None
     end: bool = False
     optional: bool = True
+    evidence: bool = False  # keep the answer verbatim, with its time and language, as evidence
 
     def next_for(self, answer: str | None) -> str | None:
         """Return the node that follows an answer."""
@@ -88,10 +108,31 @@ class Flow:
     nodes: dict[str, Node]
     source: str = "<memory>"
     words: dict[str, frozenset[str]] = field(default_factory=dict)  # extra "human"/"done" words, per language
+    reported_by: str | None = None  # who a report of this flow comes from: person, relative or resident
+    extract: bool = False  # read every fact from a free-text first message and ask only for the rest
+    jump_to: str | None = None  # a message that already reads as a distress report goes straight to this flow
+    shortcuts: dict[str, str] = field(default_factory=dict)  # a word (such as "battery") -> the node it leads to
 
     def node(self, name: str) -> Node:
         """Return a node by name."""
         return self.nodes[name]
+
+    def flows_named(self) -> set[str]:
+        """Return the other flows this one leads to."""
+        targets = {t for node in self.nodes.values() for t in node.next.values() if t.startswith(FLOW_PREFIX)}
+        return {t.removeprefix(FLOW_PREFIX) for t in targets} | ({self.jump_to} if self.jump_to else set())
+
+
+@dataclass(frozen=True)
+class FlowSet:
+    """Every flow of the hotline; a conversation starts in ``entry`` and may move between them."""
+
+    flows: dict[str, Flow]
+    entry: str = ENTRY
+
+    def get(self, name: str | None) -> Flow:
+        """Return a flow by name, or the entry flow for an unknown name."""
+        return self.flows.get(name or "", self.flows[self.entry])
 
 
 def load_flow(path: Path) -> Flow:
@@ -108,6 +149,29 @@ def load_builtin(name: str) -> Flow:
     return load_flow(Path(str(resources.files("hotline.flows") / f"{name}.yaml")))
 
 
+def load_flows(directory: Path | None = None) -> FlowSet:
+    """Load every flow file of a directory (the package's by default) and check they lead to each other."""
+    folder = directory or Path(str(resources.files("hotline.flows")))
+    flows = {}
+    for path in sorted(folder.glob("*.yaml")):
+        if path.stem in NOT_FLOWS:
+            continue
+        flow = load_flow(path)
+        flows[flow.name] = flow
+    return make_set(flows, source=str(folder))
+
+
+def make_set(flows: dict[str, Flow], *, source: str, entry: str = ENTRY) -> FlowSet:
+    """Build a flow set, raising ``FlowError`` when a flow leads to one that does not exist."""
+    if entry not in flows:
+        raise FlowError(source, None, f"there is no {entry!r} flow to start in")
+    for flow in flows.values():
+        missing = sorted(flow.flows_named() - set(flows))
+        if missing:
+            raise FlowError(flow.source, None, f"leads to a flow that does not exist: {missing[0]!r}")
+    return FlowSet(flows, entry)
+
+
 def parse_flow(data: Any, *, source: str) -> Flow:
     """Build a flow from parsed YAML, raising ``FlowError`` for the first problem found."""
     if not isinstance(data, dict):
@@ -115,13 +179,30 @@ def parse_flow(data: Any, *, source: str) -> Flow:
     for key in ("flow", "report_kind", "start", "nodes"):
         if key not in data:
             raise FlowError(source, None, f"missing top-level key {key!r}")
+    unknown = set(data) - FLOW_KEYS
+    if unknown:
+        raise FlowError(source, None, f"unknown top-level keys {sorted(map(str, unknown))}")
     raw_nodes = data["nodes"]
     if not isinstance(raw_nodes, dict) or not raw_nodes:
         raise FlowError(source, None, "'nodes' must be a non-empty mapping")
     nodes = {name: _parse_node(source, str(name), raw) for name, raw in raw_nodes.items()}
-    flow = Flow(str(data["flow"]), str(data["report_kind"]), str(data["start"]), nodes, source)
+    flow = Flow(
+        str(data["flow"]), str(data["report_kind"]), str(data["start"]), nodes, source,
+        reported_by=data.get("reported_by"), extract=data.get("extract") is True, jump_to=data.get("jump_to"),
+        shortcuts=_parse_shortcuts(source, data.get("shortcuts")),
+    )  # fmt: skip
+    if flow.reported_by is not None and flow.reported_by not in REPORTERS:
+        raise FlowError(source, None, f"'reported_by' must be one of {', '.join(REPORTERS)}")
     _check_graph(flow)
     return flow
+
+
+def _parse_shortcuts(source: str, raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise FlowError(source, None, "'shortcuts' must map words to node names")
+    return dict(raw)
 
 
 def _parse_node(source: str, name: str, raw: Any) -> Node:
@@ -130,7 +211,7 @@ def _parse_node(source: str, name: str, raw: Any) -> Node:
     unknown = set(raw) - NODE_KEYS
     if unknown:
         raise FlowError(source, name, f"unknown keys {sorted(map(str, unknown))}")
-    for flag in ("end", "optional"):
+    for flag in ("end", "optional", "evidence"):
         if flag in raw and not isinstance(raw[flag], bool):
             raise FlowError(source, name, f"{flag!r} must be true or false")
     node = Node(
@@ -146,6 +227,7 @@ def _parse_node(source: str, name: str, raw: Any) -> Node:
         keyboard=raw.get("keyboard"),
         end=bool(raw.get("end", False)),
         optional=bool(raw.get("optional", True)),
+        evidence=bool(raw.get("evidence", False)),
     )
     _check_node(source, node)
     return node
@@ -179,10 +261,10 @@ def _check_node(source: str, node: Node) -> None:
         raise FlowError(source, node.name, f"unknown expect {node.expect!r}; use one of {', '.join(EXPECTS)}")
     if node.expect and not node.ask:
         raise FlowError(source, node.name, "a node that expects an answer needs an 'ask' text")
-    if node.save is not None and node.save not in FIELDS:
+    if node.save is not None and not is_field(node.save):
         raise FlowError(source, node.name, f"cannot save into unknown field {node.save!r}")
-    if node.expect == "choices" and not node.options:
-        raise FlowError(source, node.name, "'choices' needs 'options'")
+    if node.expect in ("choices", "choice") and not node.options:
+        raise FlowError(source, node.name, f"{node.expect!r} needs 'options'")
     if node.keyboard is not None and node.keyboard not in KEYBOARDS:
         raise FlowError(source, node.name, f"unknown keyboard {node.keyboard!r}")
     if node.end and node.next:
@@ -193,6 +275,12 @@ def _check_node(source: str, node: Node) -> None:
         _check_placeholders(source, node.name, text)
     if (node.sms_say and not node.say) or (node.sms_ask and not node.ask):
         raise FlowError(source, node.name, "an SMS form needs the text it shortens ('say' or 'ask')")
+
+
+def is_field(name: str) -> bool:
+    """Tell whether a flow may save into a report field of this name."""
+    group, _, key = name.partition(".")
+    return name in FIELDS or (group in OPEN_GROUPS and _KEY.fullmatch(key) is not None)
 
 
 def _check_placeholders(source: str, name: str, text: str | None) -> None:
@@ -214,22 +302,43 @@ def _check_graph(flow: Flow) -> None:
         raise FlowError(flow.source, None, f"start node {flow.start!r} does not exist")
     for node in flow.nodes.values():
         for target in node.next.values():
-            if target not in flow.nodes:
+            if target not in flow.nodes and not target.startswith(FLOW_PREFIX):
                 raise FlowError(flow.source, node.name, f"'next' points to missing node {target!r}")
+    for word, target in flow.shortcuts.items():
+        if target not in flow.nodes:
+            raise FlowError(flow.source, None, f"shortcut {word!r} points to missing node {target!r}")
     reachable = _reachable(flow)
     unreachable = sorted(set(flow.nodes) - reachable)
     if unreachable:
         raise FlowError(flow.source, unreachable[0], "node cannot be reached from the start")
-    if not any(flow.nodes[name].end for name in reachable):
+    leaves = any(t.startswith(FLOW_PREFIX) for name in reachable for t in flow.nodes[name].next.values())
+    if not leaves and not any(flow.nodes[name].end for name in reachable):
         raise FlowError(flow.source, None, "the flow has no end node")
+    _check_say_loops(flow)
+
+
+def _check_say_loops(flow: Flow) -> None:
+    """Refuse a cycle of nodes that only talk: it would never wait for the person."""
+    for start in flow.nodes:
+        seen: set[str] = set()
+        name: str | None = start
+        while name is not None and name in flow.nodes and not _waits(flow.nodes[name]):
+            if name in seen:
+                raise FlowError(flow.source, name, "nodes that only talk lead back to themselves")
+            seen.add(name)
+            name = flow.nodes[name].next.get("default")
+
+
+def _waits(node: Node) -> bool:
+    return node.end or node.expect is not None
 
 
 def _reachable(flow: Flow) -> set[str]:
     seen: set[str] = set()
-    todo = [flow.start]
+    todo = [flow.start, *flow.shortcuts.values()]
     while todo:
         name = todo.pop()
-        if name not in seen:
+        if name not in seen and name in flow.nodes:
             seen.add(name)
             todo.extend(flow.nodes[name].next.values())
     return seen

@@ -93,6 +93,8 @@ class Conversation(SQLModel, table=True):
 class Report(SQLModel, table=True):
     """A case: what a person or relative told us, saved answer by answer."""
 
+    __table_args__ = (Index("ix_report_kind_created", "kind", "created_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=16, unique=True)
     kind: str = Field(max_length=24)
@@ -108,6 +110,10 @@ class Report(SQLModel, table=True):
     asylum_intent: Any = _sealed("report.asylum_intent")
     needs: Any = _sealed("report.needs")
     notes: Any = _sealed("report.notes")
+    reported_by: str | None = Field(default=None, max_length=16)  # person, relative or resident
+    reporter: Any = _sealed("report.reporter")  # who wrote to us about others: name, relation, contact
+    details: Any = _sealed("report.details")  # the other flows' answers: tracing, testimony, assistance
+    group_id: int | None = Field(default=None, index=True)  # reports about the same people share the first's id
     paged_at: datetime | None = _time(nullable=True)
     acknowledged_at: datetime | None = _time(nullable=True)
     acknowledged_by: int | None = Field(default=None, foreign_key="volunteer.id")

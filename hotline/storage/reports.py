@@ -15,6 +15,7 @@ from hotline.storage.models import AuditEvent, Contact, Conversation, Report
 # No look-alikes: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, and no vowels that spell words by accident.
 REFERENCE_ALPHABET = "34679CDFGHJKMNPQRTVWXY"
 REFERENCE_LENGTH = 6
+RECENT_CONTACT = "days_0_3"  # the missing flow's answer for a last contact in the last few days
 
 
 def new_reference() -> str:
@@ -77,14 +78,33 @@ def add_note(report: Report, *, field: str, text: str, now: datetime) -> None:
 
 
 def is_urgent(report: Report) -> bool:
-    """Children, a pregnancy or a medical emergency make a report urgent."""
+    """Children, a pregnancy, a medical emergency or a medical red flag make a report urgent."""
     people, medical = report.people or {}, report.medical or {}
-    return bool((people.get("children") or 0) > 0 or people.get("pregnant") or medical.get("emergency"))
+    flagged = medical.get("emergency") or medical.get("flags")
+    return bool((people.get("children") or 0) > 0 or people.get("pregnant") or flagged)
 
 
 def has_something_to_act_on(report: Report) -> bool:
     """Tell whether a volunteer can act: any location, headcount, medical answer or kept words."""
     return bool(report.location or report.people or report.medical or report.notes)
+
+
+def needs_a_volunteer(report: Report) -> bool:
+    """Tell whether a report pages the volunteer on call.
+
+    People in danger do (from themselves, a relative or a resident), as soon as there is something to
+    act on. A tracing request does only when the person was last heard of in the forest in the last
+    few days; a pushback testimony only when someone is still in danger. Requests for other help,
+    rights information and code look-ups go to coordinators without a page.
+    """
+    details = report.details or {}
+    if report.kind in ("distress", "call"):
+        return has_something_to_act_on(report)
+    if report.kind == "missing":
+        return details.get("in_forest") is True and details.get("last_contact_ago") == RECENT_CONTACT
+    if report.kind == "pushback":
+        return details.get("danger") is True
+    return False
 
 
 def acknowledge(session: Session, *, report_id: int, volunteer_id: int, now: datetime) -> bool:

@@ -12,7 +12,7 @@ from hotline.bot.channels.base import Outgoing
 from hotline.bot.channels.fake import FakeChannel
 from hotline.bot.dispatcher import Dispatcher
 from hotline.bot.sender import OutboxSender, RateLimiter
-from hotline.flows.model import load_builtin
+from hotline.flows.model import load_flows
 from hotline.settings import Settings
 from hotline.storage import inbox
 from hotline.storage.db import Database
@@ -28,7 +28,7 @@ class Harness:
         self.telegram = FakeChannel(name="telegram")
         self.pager = FakeChannel(name="pager")
         self.sms = FakeChannel(name="sms")
-        self.dispatcher = Dispatcher(database=database, settings=settings, flow=load_builtin("distress"), clock=clock)
+        self.dispatcher = Dispatcher(database=database, settings=settings, flows=load_flows(), clock=clock)
         self.sender = OutboxSender(
             database=database,
             channels={"telegram": self.telegram, "pager": self.pager, "sms": self.sms},

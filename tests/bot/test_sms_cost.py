@@ -13,9 +13,9 @@ def test_every_sms_fits_the_budget(code: str) -> None:
     over = [
         f"{c.what}: {c.segments} ({c.encoding}, {len(c.text)} chars)\n{c.text}"
         for c in costs
-        if c.segments > sms_cost.budget(code)
+        if c.segments > sms_cost.budget_of(c)
     ]
-    assert not over, f"{code}: over {sms_cost.budget(code)} segment(s):\n" + "\n---\n".join(over)
+    assert not over, f"{code}: over budget:\n" + "\n---\n".join(over)
 
 
 def test_the_walk_covers_every_question_and_the_first_message() -> None:

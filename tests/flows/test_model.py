@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.flows.model import MAX_BUTTON_DATA, FlowError, load_builtin, load_flow, parse_flow
+from hotline.flows.model import MAX_BUTTON_DATA, FlowError, load_builtin, load_flow, load_flows, parse_flow
 
 BROKEN = Path(__file__).parent / "broken"
 BROKEN_FILES = sorted(BROKEN.glob("*.yaml"))
@@ -143,9 +143,11 @@ def test_mermaid_parser_reads_ids_not_labels() -> None:
     assert mermaid_nodes(text) == {"a", "b"}
 
 
-def test_distress_diagram_matches_the_flow() -> None:
-    flow = load_builtin("distress")
-    diagram = (resources.files("hotline.flows") / "distress.mmd").read_text(encoding="utf-8")
-    drawn = mermaid_nodes(diagram)
-    assert sorted(drawn - set(flow.nodes)) == [], "nodes in distress.mmd that the flow does not have"
-    assert sorted(set(flow.nodes) - drawn) == [], "flow nodes missing from distress.mmd"
+@pytest.mark.parametrize("name", sorted(load_flows().flows))
+def test_every_flow_has_a_diagram_that_matches_it(name: str) -> None:
+    flow = load_builtin(name)
+    diagram = (resources.files("hotline.flows") / f"{name}.mmd").read_text(encoding="utf-8")
+    drawn = {node for node in mermaid_nodes(diagram) if not node.startswith("flow_")}  # other flows
+    assert sorted(drawn - set(flow.nodes)) == [], f"nodes in {name}.mmd that the flow does not have"
+    assert sorted(set(flow.nodes) - drawn) == [], f"flow nodes missing from {name}.mmd"
+    assert {f"flow_{other}" for other in flow.flows_named()} <= mermaid_nodes(diagram)

@@ -21,7 +21,7 @@ from hotline.bot.oncall import escalation
 from hotline.bot.paging import reach_of
 from hotline.bot.sender import OutboxSender, RateLimiter
 from hotline.bot.service import make_twilio
-from hotline.flows.model import load_builtin
+from hotline.flows.model import load_flows
 from hotline.settings import Settings
 from hotline.storage import inbox
 from hotline.storage.db import Database
@@ -94,7 +94,7 @@ class Rig:
         }  # fmt: skip
         limiter = RateLimiter(per_chat_interval=0, per_second=10_000)
         self.sender = OutboxSender(database=database, channels=channels, clock=clock, limiter=limiter)
-        self.dispatcher = Dispatcher(database=database, settings=settings, flow=load_builtin("distress"), clock=clock)
+        self.dispatcher = Dispatcher(database=database, settings=settings, flows=load_flows(), clock=clock)
         self.app = create_app(settings, database=database, clock=clock, run_workers=False)
         self._ids = itertools.count(1)
         self._telegram_seen = 0

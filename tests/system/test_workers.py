@@ -38,7 +38,7 @@ from pathlib import Path
 from hotline.bot.dispatcher import Dispatcher
 from hotline.clock import utcnow
 from hotline.flows import engine
-from hotline.flows.model import load_builtin
+from hotline.flows.model import load_flows
 from hotline.settings import Settings
 from hotline.storage import db
 
@@ -52,7 +52,7 @@ engine.step = slow_step
 directory = Path(sys.argv[1])
 settings = Settings.from_env()
 database = db.open_database(settings)
-dispatcher = Dispatcher(database=database, settings=settings, flow=load_builtin("distress"), clock=utcnow)
+dispatcher = Dispatcher(database=database, settings=settings, flows=load_flows(), clock=utcnow)
 database.engine.connect().close()
 (directory / f"ready-{os.getpid()}").touch()
 deadline = time.monotonic() + 30

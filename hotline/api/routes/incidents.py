@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from hotline.api.deps import ClockDep, CurrentToken, DatabaseDep, SessionDep
 from hotline.bot.oncall import actions, metrics
+from hotline.storage import groups
 from hotline.storage.models import ApiToken, AuditEvent, Incident, Message, Page, Report, Volunteer
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
@@ -92,6 +93,15 @@ def paging_metrics(
 ) -> dict[str, Any]:
     """Return time to first page, time to acknowledgement and page lateness over the last days."""
     return metrics.paging_metrics(session, since=clock() - timedelta(days=days))
+
+
+@router.get("/stats")
+def people_stats(
+    session: SessionDep, token: CurrentToken, clock: ClockDep, days: int = Query(default=30, ge=1, le=3660)
+) -> dict[str, Any]:
+    """Return people and groups reported in danger over the last days, each group counted once."""
+    now = clock()
+    return groups.count_people(session, since=now - timedelta(days=days), until=now).json()
 
 
 def incident_json(session: Session, incident: Incident, token: ApiToken) -> dict[str, Any]:

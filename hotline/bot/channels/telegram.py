@@ -246,7 +246,8 @@ class TelegramChannel:
 def _markup(message: Outgoing) -> Any:
     if message.request_location:
         button = KeyboardButton(message.request_location, request_location=True)
-        return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+        words = [[KeyboardButton(b.label) for b in row] for row in message.buttons]  # they send their label
+        return ReplyKeyboardMarkup([[button], *words], resize_keyboard=True, one_time_keyboard=True)
     if message.buttons:
         rows = [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in message.buttons]
         return InlineKeyboardMarkup(rows)

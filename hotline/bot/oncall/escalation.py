@@ -52,7 +52,7 @@ def page_report(
     """
     incident = incident_of(session, report_id=report.id or 0)
     if incident is None:
-        if not (handoff or reports.has_something_to_act_on(report)):
+        if not (handoff or reports.needs_a_volunteer(report)):
             return None
         incident = _open_incident(session, report=report, policy=policy, now=now)
     elif incident.status == "resolved" and loud:
