@@ -245,7 +245,7 @@ def test_production_with_a_placeholder_key_refuses_to_start(env: dict[str, str |
 
 # --- hotline chat -----------------------------------------------------------------------------------
 
-WHOLE_REPORT = "/start\n/pin 54.2 24.3\n5\n1\n2\nno\nyes\nwater\n/quit\n"
+WHOLE_REPORT = "/start\n1\n/pin 54.2 24.3\n5\n1\n2\nno\nyes\nwater\n/quit\n"
 
 
 def add_on_duty(database: db.Database, clock: FakeClock) -> int:
@@ -322,7 +322,7 @@ async def test_chat_with_nobody_on_duty_says_so_and_prints_no_page(settings: Set
 
 async def test_chat_ends_at_end_of_input(settings: Settings, database: db.Database) -> None:
     output = await chat(settings, database, "/start\n")
-    assert "Send your location now" in output
+    assert "What do you need?" in output
     assert output.endswith("you> \n")
 
 
@@ -330,7 +330,7 @@ async def test_chat_as_sms_shows_numbered_options_and_segments(
     settings: Settings, database: db.Database, clock: FakeClock
 ) -> None:
     add_on_duty(database, clock)
-    output = await chat(settings, database, "/start\n/pin 54.2 24.3\n5\n1\n2\n/quit\n", style="sms")
+    output = await chat(settings, database, "/pin 54.2 24.3\n5\n1\n2\n/quit\n", style="sms")
     assert "Talking to the hotline as sms user" in output
     assert "How many are you in total?\n         (GSM-7, 1 segment)" in output  # the SMS form of the question
     assert "Anyone pregnant?\n     1. Yes\n     2. No\n     3. Don't know\n" in output

@@ -14,7 +14,7 @@ from typing import Any
 
 from hotline.bot import languages
 from hotline.bot.i18n import translate, translations_of, use_locale
-from hotline.bot.replies import BATTERY_BUTTON, BATTERY_WORD, DONE_BUTTON, HUMAN_BUTTON, MENU_BUTTON
+from hotline.bot.replies import BATTERY_BUTTON, BATTERY_WORD, DONE_BUTTON, HUMAN_BUTTON, MENU_BUTTON, SKIP_WORD
 from hotline.flows.detect import detect_language, language_from_code, language_from_phone
 from hotline.flows.model import N_, Flow, FlowSet, Option
 from hotline.flows.parsers import normalize_digits
@@ -28,6 +28,7 @@ _LOCALIZED: dict[tuple[str, str, int, str | None], Flow] = {}
 WEAK_SOURCES = ("client", "phone")  # a guess the first written words may still overrule
 MENU_LINES = ("en", "ar", "fa", "fr", "ru", "tr", "so", "ti")
 BUTTONS_PER_ROW = 3
+BIDI_MARKS = "\u200e\u200f\u061c"
 
 
 def localized_flow(flow: Flow, code: str | None) -> Flow:
@@ -47,12 +48,18 @@ def _localize(flow: Flow, code: str | None) -> Flow:
     with use_locale(code):
         nodes = {name: replace(node, options=_localized(node.options)) for name, node in flow.nodes.items()}
         words = {
-            "human": frozenset({translate(HUMAN_BUTTON).lower()}),
-            "done": frozenset({translate(DONE_BUTTON).lower()}),
-            "menu": frozenset({translate(MENU_BUTTON).lower()}),
-            "shortcut:battery": frozenset({translate(BATTERY_BUTTON).lower(), translate(BATTERY_WORD).lower()}),
+            "human": frozenset({_word(HUMAN_BUTTON)}),
+            "done": frozenset({_word(DONE_BUTTON)}),
+            "menu": frozenset({_word(MENU_BUTTON)}),
+            "skip": frozenset({_word(SKIP_WORD)}),
+            "shortcut:battery": frozenset({_word(BATTERY_BUTTON), _word(BATTERY_WORD)}),
         }
     return replace(flow, nodes=nodes, words=words)
+
+
+def _word(msgid: str) -> str:
+    """A translated word as people type it: without the direction mark right-to-left texts start with."""
+    return translate(msgid).strip(BIDI_MARKS).lower()
 
 
 def _localized(options: tuple[Option, ...]) -> tuple[Option, ...]:

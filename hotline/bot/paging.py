@@ -53,7 +53,16 @@ SMS_ACK = V_("Reply {code} to take this case.")
 MEDIA_CAPTION = V_("From case {reference}")
 MEDIA_ELSEWHERE = V_("The person sent a photo or recording. It is stored with the case.")
 SOURCES = {"pin": V_("pin"), "live": V_("live location"), "text": V_("written coordinates")}
-TITLES = {"distress": V_("🆘 Distress report {reference}"), "call": V_("📞 Call to the hotline {reference}")}
+TITLES = {
+    "distress": V_("🆘 Distress report {reference}"), "call": V_("📞 Call to the hotline {reference}"),
+    "missing": V_("🔎 Missing person, last seen in the forest {reference}"),
+    "pushback": V_("⛔ Pushback report, someone still in danger {reference}"),
+}  # fmt: skip
+REPORTED_BY = {
+    "relative": V_("👪 Reported by a relative or friend, not by the people themselves"),
+    "resident": V_("🏡 Reported by a local resident who met them"),
+}
+SAME_GROUP = V_("🔗 Probably the same group as an earlier report (group {group}): count the people once")
 ANSWERS = {"yes": V_("yes"), "no": V_("no"), "unknown": V_("not known")}  # a yes / no / don't know answer
 
 
@@ -243,6 +252,10 @@ def page_text(report: Report, now: datetime, *, incident: Incident, owner: str |
     lines.append(t(V_("Location: {freshness}"), freshness=_location_freshness(report, now)))
     language = languages.get(report.language).native if report.language else "?"
     lines.append(t(V_("Language: {language} · channel: {channel}"), language=language, channel=report.channel))
+    if report.reported_by in REPORTED_BY:
+        lines.append(t(REPORTED_BY[report.reported_by]))
+    if report.group_id is not None and report.group_id != report.id:
+        lines.append(t(SAME_GROUP, group=report.group_id))
     if any(note.get("field") == "handoff" for note in report.notes or []):
         lines.append(t(V_("🙋 Asked to talk to a person")))
     lines.append(_state_line(incident, now, owner, sms))

@@ -19,6 +19,7 @@ SEND_LOCATION = N_("Send my location")
 BATTERY_BUTTON = N_("My battery is low")
 BATTERY_WORD = N_("battery")  # written instead of pressing the button: only location and head count are asked
 MENU_BUTTON = N_("menu")  # written at any time: back to the first choices
+SKIP_WORD = N_("skip")  # written to leave a question unanswered
 
 
 def reply_body(

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hotline.bot import commands, continuity, language, languages, uploads
+from hotline.bot import cases, commands, continuity, language, languages, uploads
 from hotline.bot.channels.base import Outgoing
 from hotline.bot.channels.sms import render_sms, sms_segments
 from hotline.bot.dispatcher import SORRY, UNSUPPORTED
@@ -23,7 +23,6 @@ from hotline.bot.i18n import current_locale, use_locale
 from hotline.bot.oncall import phrasebook
 from hotline.bot.replies import outgoing, reply_body
 from hotline.flows import engine
-from hotline.bot import cases
 from hotline.flows.model import FlowSet, load_flows
 
 BUDGET = {"en": 1, "fr": 1}

@@ -239,6 +239,8 @@ def _first(flow: Flow, state: State, event: Event, now: datetime) -> list[Effect
         if facts:
             return intro + facts
     effects = _handle(flow, state, event, now, first=True)
+    if any(isinstance(e, Switch) for e in effects):  # straight on to another flow: this one says nothing
+        return effects
     if state["node"] == flow.start and not any(isinstance(e, Say) and e.node == flow.start for e in effects):
         effects += _ask(start)
     return intro + effects
@@ -338,9 +340,11 @@ def _text(flow: Flow, state: State, text: str, now: datetime, first: bool) -> li
         return [Note("followup", _clip(text)), Say(FOLLOWUP)]
     if point is not None and (state["ended"] or node.expect != "location") and not is_implausible(point):
         return _location(flow, state, {"lat": point.lat, "lon": point.lon, "source": "text"}, now)
-    if words in SKIP_WORDS and node.optional:
+    if words in SKIP_WORDS | flow.words.get("skip", frozenset()) and node.optional:
         return _advance(flow, state, node, None)
     if first and node.expect == "location" and point is None:
+        return [Note("first_message", _clip(text))]
+    if first and node.expect == "choice" and not _picks(node, text):  # the choices are not shown yet
         return [Note("first_message", _clip(text))]
     return _answer(flow, state, node, text, now)
 
@@ -353,9 +357,14 @@ def _shortcut(flow: Flow, words: str) -> str | None:
     return None
 
 
+def _picks(node: Node, text: str) -> str | None:
+    """Return the option a written answer picks, if any."""
+    return parse_choice(text, [(o.value, [o.label, *o.aliases]) for o in node.options])
+
+
 def _jumps(node: Node, text: str) -> bool:
     """Tell whether a message written instead of a menu choice already reads as a call for help."""
-    if node.expect == "choice" and parse_choice(text, [(o.value, [o.label, *o.aliases]) for o in node.options]):
+    if node.expect == "choice" and _picks(node, text):
         return False
     return extract(text).looks_like_distress()
 
@@ -375,7 +384,7 @@ def _answer(flow: Flow, state: State, node: Node, text: str, now: datetime) -> l
     if expect == "choices":
         return _choices_text(flow, state, node, text)
     if expect == "choice":
-        value = parse_choice(text, [(o.value, [o.label, *o.aliases]) for o in node.options])
+        value = _picks(node, text)
         return _retry(flow, state, node, text) if value is None else _saved(flow, state, node, value, value)
     if expect == "media" and text.strip():
         return [Note(node.save or node.name, _clip(text.strip())), *_advance(flow, state, node, None)]
@@ -529,7 +538,7 @@ def _merge(old: list[str], new: list[str]) -> list[str]:
 
 
 def _simplify(text: str) -> str:
-    return re.sub(r"[\s.!?,;]+", " ", text.strip().lower()).strip()
+    return re.sub(r"[\s.!?,;\u200e\u200f\u061c]+", " ", text.strip().lower()).strip()
 
 
 def _clip(text: str) -> str:

@@ -48,7 +48,7 @@ def made(database: db.Database, settings_values: dict[str, str], clock: FakeCloc
     """Make one report that only got /start, then (a minute later) one that was answered to the end."""
     settings_with_telegram = Settings.from_mapping({**settings_values, "HOTLINE_TELEGRAM_TOKEN": "123:TEST"})
     harness = Harness(database, settings_with_telegram, clock)
-    assert "Send your location" in harness.say(STARTED_PERSON, "/start")
+    assert "Send your location" in harness.start(STARTED_PERSON)
     clock.advance(minutes=1)
     harness.say(COMPLETE_PERSON, "/start")
     harness.pin(COMPLETE_PERSON, 54.2, 24.3)

@@ -100,7 +100,7 @@ async def test_a_replayed_update_is_stored_once(client: httpx.AsyncClient, fake:
     assert await post(client, update) == 200
     assert await post(client, update) == 200
     assert stored_events(client) == 1
-    await fake.wait_for_async(to_chat(PERSON, "Send your location"))
+    await fake.wait_for_async(to_chat(PERSON, "What do you need"))
     await fake.wait_for_async(lambda c: c.method == "getMe", timeout=1)
     assert len([c for c in fake.calls("sendMessage") if c.params.get("chat_id") == PERSON]) == 1
 
@@ -108,10 +108,11 @@ async def test_a_replayed_update_is_stored_once(client: httpx.AsyncClient, fake:
 async def test_a_report_over_the_webhook_is_paged_acknowledged_and_visible(
     client: httpx.AsyncClient, fake: FakeBotAPI
 ) -> None:
-    first = [command_update(1, PERSON, "/start"), location_update(2, PERSON, 54.61, 25.02)]
+    first = [command_update(1, PERSON, "/start"), callback_update(20, PERSON, "a:choose:distress")]
     for update in first:
         assert await post(client, update) == 200
     question = await fake.wait_for_async(to_chat(PERSON, "Send your location"))
+    assert await post(client, location_update(2, PERSON, 54.61, 25.02)) == 200
     assert question.params["reply_markup"]["keyboard"][0][0]["request_location"] is True
     page = await fake.wait_for_async(to_chat(VOLUNTEER_CHAT, "Distress report"))
     assert "54.61" not in page.params["text"]
@@ -152,7 +153,7 @@ async def test_429_from_telegram_is_honoured_and_the_message_still_arrives(
     fake.fail_next("sendMessage", status=429, retry_after=1)
     assert await post(client, command_update(1, PERSON, "/start")) == 200
     failed = await fake.wait_for_async(lambda c: c.method == "sendMessage" and c.failed)
-    delivered = await fake.wait_for_async(to_chat(PERSON, "Send your location"), timeout=10)
+    delivered = await fake.wait_for_async(to_chat(PERSON, "What do you need"), timeout=10)
     assert delivered.at - failed.at >= 0.95
 
 
@@ -171,13 +172,15 @@ async def test_without_a_public_url_serve_long_polls_and_stores_before_confirmin
     app = create_app(settings)
     fake.push_update(command_update(501, PERSON, "/start"))
     async for _ in running(app):
+        await fake.wait_for_async(to_chat(PERSON, "What do you need"), timeout=10)
+        fake.push_update(callback_update(500, PERSON, "a:choose:distress"))
         await fake.wait_for_async(to_chat(PERSON, "Send your location"), timeout=10)
         fake.push_update(text_update(502, PERSON, "we are near a swamp"))
         await fake.wait_for_async(to_chat(PERSON, "How many people"), timeout=10)
         database: db.Database = app.state.database
         with database.session() as session:
             ids = sorted(e.provider_id for e in session.exec(select(InboundEvent)).all())
-            assert ids == ["501", "502"]
+            assert ids == ["500", "501", "502"]
             assert len(session.exec(select(Report)).all()) == 1
     assert fake.calls("deleteWebhook")
 

@@ -81,6 +81,12 @@ class Harness:
         kind = "command" if text.startswith("/") else "text"
         return "\n".join(m.text for m in self.send(address, kind, {"text": text}) if m.callback_query_id is None)
 
+    def start(self, address: str, choice: str = "distress") -> str:
+        """Open the chat and choose from the menu (distress: "I need help now"); return the bot's texts joined."""
+        self.say(address, "/start")
+        sent = self.press(address, f"a:choose:{choice}")
+        return "\n".join(m.text for m in sent if m.callback_query_id is None)
+
     def pin(self, address: str, lat: float, lon: float) -> str:
         """Share a location pin; return the bot's texts joined."""
         return "\n".join(m.text for m in self.send(address, "location", {"lat": lat, "lon": lon, "live": False}))

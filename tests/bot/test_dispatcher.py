@@ -27,7 +27,7 @@ def pages_to(harness: Harness, chat: str) -> list[str]:
 
 def test_a_whole_distress_report_is_saved_answer_by_answer(harness: Harness) -> None:
     harness.add_volunteer(VOLUNTEER)
-    first = harness.say(PERSON, "/start")
+    first = harness.start(PERSON)
     assert "Send your location" in first
     assert "How many people" in harness.pin(PERSON, 54.1234, 24.4567)
     assert "How many of them are children" in harness.say(PERSON, "we are 7")
@@ -49,7 +49,7 @@ def test_a_whole_distress_report_is_saved_answer_by_answer(harness: Harness) -> 
 
 def test_the_volunteer_is_paged_at_the_first_fact_and_the_page_is_edited_after(harness: Harness) -> None:
     harness.add_volunteer(VOLUNTEER)
-    harness.say(PERSON, "/start")
+    harness.start(PERSON)
     assert pages_to(harness, VOLUNTEER) == []
     harness.pin(PERSON, 54.5, 25.1)
     pages = [m for a, m in harness.telegram.sent if a == VOLUNTEER]
@@ -75,7 +75,7 @@ def test_a_battery_that_dies_after_two_answers_still_leaves_a_report_and_a_page(
 
 def test_acknowledgement_first_wins_and_sends_the_details(harness: Harness) -> None:
     harness.add_volunteer(VOLUNTEER)
-    harness.say(PERSON, "/start")
+    harness.start(PERSON)
     harness.pin(PERSON, 54.2, 24.9)
     with harness.database.session() as session:
         page = session.exec(select(Page)).one()
@@ -93,7 +93,7 @@ def test_acknowledgement_first_wins_and_sends_the_details(harness: Harness) -> N
 
 
 def test_unreadable_answers_are_asked_again_once_then_kept_as_notes(harness: Harness) -> None:
-    harness.say(PERSON, "/start")
+    harness.start(PERSON)
     harness.pin(PERSON, 54.2, 24.9)
     assert "just a number" in harness.say(PERSON, "many of us")
     moved_on = harness.say(PERSON, "lots and lots")
@@ -107,14 +107,14 @@ def test_unreadable_answers_are_asked_again_once_then_kept_as_notes(harness: Har
 
 def test_asking_for_a_person_pages_even_before_any_fact(harness: Harness) -> None:
     harness.add_volunteer(VOLUNTEER)
-    harness.say(PERSON, "/start")
+    harness.start(PERSON)
     reply = harness.press(PERSON, "h")
     assert any("volunteer has been told" in m.text for m in reply)
     assert any("Asked to talk to a person" in text for text in pages_to(harness, VOLUNTEER))
 
 
 def test_a_fresh_location_replaces_the_old_one_at_any_point(harness: Harness) -> None:
-    harness.say(PERSON, "/start")
+    harness.start(PERSON)
     harness.pin(PERSON, 54.2, 24.9)
     harness.say(PERSON, "3")
     reply = harness.pin(PERSON, 54.3, 25.0)
@@ -132,7 +132,7 @@ def test_duplicate_provider_ids_are_stored_once(harness: Harness) -> None:
 def test_a_crash_mid_event_keeps_nothing_and_the_event_is_retried(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    harness.say(PERSON, "/start")
+    harness.start(PERSON)
     harness.store(PERSON, "location", {"lat": 54.2, "lon": 24.9, "live": False})
     calls = {"n": 0}
     original = reports.save_field
@@ -156,7 +156,7 @@ def test_a_crash_mid_event_keeps_nothing_and_the_event_is_retried(
 def test_an_event_that_always_fails_is_set_aside_and_the_person_is_told(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    harness.say(PERSON, "/start")
+    harness.start(PERSON)
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("bug")
@@ -170,17 +170,17 @@ def test_an_event_that_always_fails_is_set_aside_and_the_person_is_told(
 
 
 def test_every_message_is_logged_encrypted_and_the_state_is_kept(harness: Harness) -> None:
-    harness.say(PERSON, "/start")
+    harness.start(PERSON)
     harness.say(PERSON, "near the big lake")
     with harness.database.session() as session:
         inbound = session.exec(select(Message).where(Message.direction == "in")).all()
         conversation = session.exec(select(Conversation)).one()
-    assert [m.body.get("text") for m in inbound] == ["/start", "near the big lake"]
+    assert [m.body.get("text") for m in inbound if m.kind != "button"] == ["/start", "near the big lake"]
     assert conversation.node == "people"
 
 
 def test_a_needs_button_pressed_after_the_end_adds_to_the_saved_needs(harness: Harness) -> None:
-    harness.say(PERSON, "/start")
+    harness.start(PERSON)
     for answer in ("54.2 24.9", "3", "0", "no", "no", "no", "water and food"):
         harness.say(PERSON, answer)
     assert only_report(harness).needs == ["water", "food"]
@@ -196,7 +196,7 @@ def acknowledge(harness: Harness) -> None:
 
 def test_after_acknowledgement_the_owner_gets_each_new_pin_and_new_words(harness: Harness) -> None:
     harness.add_volunteer(VOLUNTEER)
-    harness.say(PERSON, "/start")
+    harness.start(PERSON)
     harness.pin(PERSON, 54.5, 25.1)
     acknowledge(harness)
     before = len(harness.telegram.sent)
@@ -209,7 +209,7 @@ def test_after_acknowledgement_the_owner_gets_each_new_pin_and_new_words(harness
 
 def test_asking_for_a_person_after_the_first_page_rings_again_instead_of_a_silent_edit(harness: Harness) -> None:
     harness.add_volunteer(VOLUNTEER)
-    harness.say(PERSON, "/start")
+    harness.start(PERSON)
     harness.pin(PERSON, 54.5, 25.1)
     before = len(harness.telegram.sent)
     harness.press(PERSON, "h")
@@ -231,7 +231,7 @@ def test_the_details_fit_in_one_telegram_message_however_much_was_written(harnes
 def test_a_message_set_aside_pages_the_volunteer_with_a_note(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     harness.add_volunteer(VOLUNTEER)
     monkeypatch.setattr("hotline.bot.dispatcher.RETRY_PAUSE", 0)
-    harness.say(PERSON, "/start")
+    harness.start(PERSON)
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("bug")
@@ -250,7 +250,7 @@ def test_the_language_menu_is_sent_once(harness: Harness) -> None:
 
 
 def test_live_location_ticks_update_the_report_without_messages(harness: Harness) -> None:
-    harness.say(PERSON, "/start")
+    harness.start(PERSON)
     harness.pin(PERSON, 54.5, 25.1)
     sent = harness.send(PERSON, "location", {"lat": 54.51, "lon": 25.11, "live": True})
     assert sent == []
