@@ -19,12 +19,12 @@ Rules that hold in every node:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from hotline.flows.extract import extract
-from hotline.flows.geo import Point, in_region, is_implausible, parse_location
+from hotline.flows.geo import Point, check, is_implausible, parse_location
 from hotline.flows.model import FLOW_PREFIX, N_, Flow, FlowSet, Node, Option
 from hotline.flows.parsers import parse_choice, parse_count, parse_many_choices, parse_yes_no
 
@@ -254,9 +254,7 @@ def _one_shot(flow: Flow, state: State, text: str, now: datetime) -> list[Effect
         return []
     effects: list[Effect] = [Note("first_message", _clip(text))]
     if facts.location is not None:
-        effects.append(
-            Save("location", {**_checked(facts.location.lat, facts.location.lon), "received_at": now.isoformat()})
-        )
+        effects.append(Save("location", {**_checked(facts.location), "received_at": now.isoformat()}))
     effects += [Save(name, value) for name, value in found.items()]
     if "medical.flags" in found:
         state["filled"]["medical.details"] = True  # the first message says what is wrong
@@ -285,7 +283,7 @@ def _handle(flow: Flow, state: State, event: Event, now: datetime, first: bool =
     if flow.jump_to and not state["ended"] and isinstance(event, Location):
         return [Switch(flow.jump_to, event)]
     if isinstance(event, Location):
-        point = {"lat": event.lat, "lon": event.lon, "source": event.source}
+        point = _checked(Point(event.lat, event.lon), event.source)
         return _location(flow, state, point | ({"fix_at": event.fix_at} if event.fix_at else {}), now)
     if isinstance(event, Button):
         return _button(flow, state, event.data, now)
@@ -363,8 +361,14 @@ def _picks(node: Node, text: str) -> str | None:
 
 
 def _jumps(node: Node, text: str) -> bool:
-    """Tell whether a message written instead of a menu choice already reads as a call for help."""
-    if node.expect == "choice" and _picks(node, text):
+    """Tell whether a message written instead of a menu choice already reads as a call for help.
+
+    A bare number or an option's exact label is a choice; anything else that reads as a call for help
+    ("forest, help, 5 people") goes to distress even if a word of it is also in an option's label.
+    """
+    words = _simplify(text)
+    labels = {_simplify(label) for option in node.options for label in (option.label, *option.aliases)}
+    if node.expect == "choice" and (words.isdigit() or words in labels):
         return False
     return extract(text).looks_like_distress()
 
@@ -396,23 +400,16 @@ def _answer(flow: Flow, state: State, node: Node, text: str, now: datetime) -> l
 def _location_text(flow: Flow, state: State, node: Node, text: str, now: datetime) -> list[Effect]:
     point = parse_location(text)
     if point is not None:
-        return _location(flow, state, _checked(point.lat, point.lon), now)
+        return _location(flow, state, _checked(point), now)
     if len(text.strip()) < 3:
         return _retry(flow, state, node, text)
     described = Say(LOCATION_AS_WORDS, sms=SMS_LOCATION_AS_WORDS)
     return [Note("location", _clip(text)), described, *_advance(flow, state, node, None)]
 
 
-def _checked(lat: float, lon: float) -> dict[str, Any]:
-    """A written location with the checks a volunteer needs: inside the region, plausible."""
-    point = Point(lat, lon)
-    return {
-        "lat": lat,
-        "lon": lon,
-        "source": "text",
-        "in_region": in_region(point),
-        "implausible": is_implausible(point),
-    }
+def _checked(point: Point, source: str = "text") -> dict[str, Any]:
+    """A location with what a volunteer needs to know of it: in the region, which side of the border, plausible."""
+    return {"lat": point.lat, "lon": point.lon, "source": source, **asdict(check(point))}
 
 
 def _yes_no(flow: Flow, state: State, node: Node, answer: str) -> list[Effect]:

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from hotline.flows import engine
 from hotline.flows.engine import Button, Ended, Event, Handoff, Location, Note, Save, Say, Start, Text, Toast, step
-from hotline.flows.model import FIELDS, Flow, load_builtin
+from hotline.flows.model import FIELDS, Flow, is_field, load_builtin, load_flows
 
 NOW = datetime(2025, 1, 15, 3, 30, tzinfo=UTC)
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
@@ -240,6 +240,90 @@ def test_any_events_keep_the_state_sound(sequence: list[Event]) -> None:
                 assert effect.field in FIELDS
             if isinstance(effect, Say | Toast):
                 assert isinstance(effect.text, str) and effect.text
+
+
+FLOWS = load_flows()
+ALL_BUTTONS = sorted(
+    {f"a:{name}:{o.value}" for f in FLOWS.flows.values() for name, n in f.nodes.items() for o in n.options}
+    | {f"a:{name}:{v}" for f in FLOWS.flows.values() for name in f.nodes for v in ("yes", "no", "unknown")}
+    | {f"d:{name}" for f in FLOWS.flows.values() for name in f.nodes}
+)
+set_events = st.one_of(
+    events,
+    st.builds(Button, st.sampled_from(ALL_BUTTONS)),
+    st.builds(Text, st.sampled_from(["menu", "battery", "skip", "1", "3", "7", "0", "K7M-4PX"])),
+    st.builds(engine.CodeResult, st.sampled_from(["K7M-4PX", "zz"]), st.booleans(), st.booleans()),
+    st.just(engine.Media()),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(set_events, max_size=30))
+def test_any_events_across_every_flow_keep_the_state_sound(sequence: list[Event]) -> None:
+    state: dict[str, Any] = {}
+    for event in sequence:
+        state, effects = engine.run(FLOWS, state, event, NOW)
+        state = json.loads(json.dumps(state))
+        flow = FLOWS.flows[state["flow"]]
+        assert state["node"] in flow.nodes
+        for effect in effects:
+            if isinstance(effect, Save):
+                assert is_field(effect.field)
+            if isinstance(effect, engine.Switch):
+                assert effect.flow in FLOWS.flows
+            if isinstance(effect, Say | Toast):
+                assert isinstance(effect.text, str) and effect.text
+
+
+def test_a_pin_written_into_the_menu_goes_straight_to_distress() -> None:
+    state, effects = engine.run(FLOWS, {}, Location(54.5, 25.1), NOW)
+    assert state["flow"] == "distress" and state["node"] == "people"
+    assert [e.flow for e in effects if isinstance(e, engine.Switch)] == ["distress"]
+    assert not any(isinstance(e, Say) and e.node == "choose" for e in effects)
+
+
+def test_menu_at_any_time_brings_the_choices_back() -> None:
+    state, _ = engine.run(FLOWS, {}, Button("a:choose:rights"), NOW)
+    assert state["flow"] == "rights"
+    state, effects = engine.run(FLOWS, state, Text("Menu!"), NOW)
+    assert state["flow"] == "menu" and any(isinstance(e, Say) and e.node == "choose" for e in effects)
+
+
+def test_battery_leaves_only_location_and_head_count() -> None:
+    state, _ = engine.run(FLOWS, {}, Button("a:choose:distress"), NOW)
+    state, effects = engine.run(FLOWS, state, Text("battery"), NOW)
+    assert state["node"] == "low_location"
+    state, _ = engine.run(FLOWS, state, Location(54.5, 25.1), NOW)
+    assert state["node"] == "low_people"
+    state, _ = engine.run(FLOWS, state, Text("6"), NOW)
+    assert state["ended"] and state["node"] == "low_done"
+
+
+def test_a_known_location_is_not_asked_again_on_the_low_battery_path() -> None:
+    state, _ = engine.run(FLOWS, {}, Location(54.5, 25.1), NOW)
+    state, effects = engine.run(FLOWS, state, Text("battery"), NOW)
+    assert state["node"] == "low_people"
+    assert not any(isinstance(e, Say) and e.node == "low_location" for e in effects)
+
+
+def test_a_wrong_code_is_asked_again_then_the_flow_ends_without_a_case() -> None:
+    state, _ = engine.run(FLOWS, {}, Button("a:choose:status"), NOW)
+    state, effects = engine.run(FLOWS, state, engine.CodeResult("QQQ-QQQ", found=False), NOW)
+    assert state["node"] == "code" and any(isinstance(e, Say) and "no case" in e.text for e in effects)
+    state, effects = engine.run(FLOWS, state, engine.CodeResult("QQQ-QQQ", found=False), NOW)
+    assert state["node"] == "not_found" and "case" not in state
+    state, _ = engine.run(FLOWS, {}, Button("a:choose:status"), NOW)
+    state, effects = engine.run(FLOWS, state, engine.CodeResult("K7M-4PX", found=True), NOW)
+    assert state["node"] == "add" and state["case"] == "K7M-4PX"
+    state, effects = engine.run(FLOWS, state, Text("he called us today"), NOW)
+    assert [e for e in effects if isinstance(e, Save)] == [Save("case.note", "he called us today")]
+
+
+def test_the_pushback_story_is_saved_as_evidence() -> None:
+    state, _ = engine.run(FLOWS, {}, Button("a:choose:pushback"), NOW)
+    state, effects = engine.run(FLOWS, state, Button("a:danger:no"), NOW)
+    state, effects = engine.run(FLOWS, state, Text("They took our phones at night."), NOW)
+    assert Save("details.story", "They took our phones at night.", evidence=True) in effects
 
 
 # --------------------------------------------------------------------------- import hygiene
