@@ -21,10 +21,10 @@ from hotline.bot.oncall import rota
 from hotline.cli import main
 from hotline.clock import utcnow
 from hotline.settings import Settings, generate_key
-from hotline.storage import db, staff
+from hotline.storage import db, groups, reports, staff
 from hotline.storage import rota as rota_store
 from hotline.storage.crypto import DecryptionError
-from hotline.storage.models import Report, Volunteer
+from hotline.storage.models import Contact, Report, Volunteer
 from hotline.storage.reports import REFERENCE_ALPHABET
 from tests.conftest import FakeClock
 
@@ -104,6 +104,24 @@ def test_help_lists_the_subcommands_and_options(
     assert "Usage:" in output
     for word in expected:
         assert word in output, f"{word!r} missing from `hotline {' '.join(args)} --help`"
+
+
+def test_stats_count_each_group_of_people_once(env: dict[str, str | None], opened: db.Database) -> None:
+    ok(env, "db", "upgrade")
+    now = utcnow()
+    with opened.session() as session:
+        for index, (lat, total, by) in enumerate([(54.2, 7, "person"), (54.21, 8, "relative"), (55.0, 3, "resident")]):
+            contact = Contact(channel="telegram", address_index=f"stats-{index}", created_at=now, last_seen_at=now)
+            session.add(contact)
+            session.flush()
+            report = reports.create_report(
+                session, kind="distress", channel="telegram", contact_id=contact.id or 0, language="en", now=now
+            )
+            report.location, report.people, report.reported_by = {"lat": lat, "lon": 24.3}, {"total": total}, by
+            groups.link(session, report, now)
+    lines = ok(env, "stats", "--days", "7").splitlines()
+    assert "groups: 2" in lines and "people: 11" in lines and "reports: 3" in lines
+    assert any(line.startswith("how_counted: ") for line in lines)
 
 
 # --- database, volunteers, on-call ------------------------------------------------------------------

@@ -71,7 +71,12 @@ def add_to_case(session: Session, *, reference: str, text: str, contact: Contact
 def move_to(
     session: Session, *, conversation: Conversation, report: Report, flow: Flow, contact: Contact, now: datetime
 ) -> Report:
-    """Give a report the kind of the flow it moved to; a report that already holds another case starts a new one."""
+    """Give a report the kind of the flow it moved to; a report that already holds another case starts a new one.
+
+    The menu, rights and code look-ups keep nothing of their own: moving to them never starts a report.
+    """
+    if flow.report_kind in UNSORTED and report.kind not in UNSORTED:
+        return report
     if report.kind in UNSORTED or (report.kind == flow.report_kind and not report.reported_by):
         report.kind, report.reported_by = flow.report_kind, flow.reported_by
         report.updated_at = now

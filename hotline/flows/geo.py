@@ -100,7 +100,8 @@ _HINT = r"[nsew](?![^\W\d_])"
 _COMPONENT = re.compile(
     rf"""
     (?<![0-9A-Za-z_.])
-    (?:(?P<pre>{_HINT}|(?:lat(?:itude)?|lon(?:g(?:itude)?)?|lng|широта|долгота|enlem|boylam)(?![^\W\d_]))
+    (?:(?<![^\W\d_])  # a hint is a word of its own: the "s" ending "Koordinatės" is not South
+       (?P<pre>{_HINT}|(?:lat(?:itude)?|lon(?:g(?:itude)?)?|lng|широта|долгота|enlem|boylam)(?![^\W\d_]))
        \s*+[.:=]?\s*+)?
     (?P<sign>[-+])?
     (?P<deg>\d{{1,3}}+)(?!\d)

@@ -291,7 +291,7 @@ def test_menu_at_any_time_brings_the_choices_back() -> None:
 
 def test_battery_leaves_only_location_and_head_count() -> None:
     state, _ = engine.run(FLOWS, {}, Button("a:choose:distress"), NOW)
-    state, effects = engine.run(FLOWS, state, Text("battery"), NOW)
+    state, _ = engine.run(FLOWS, state, Text("battery"), NOW)
     assert state["node"] == "low_location"
     state, _ = engine.run(FLOWS, state, Location(54.5, 25.1), NOW)
     assert state["node"] == "low_people"

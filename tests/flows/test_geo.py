@@ -291,3 +291,11 @@ def test_huge_plus_code_inputs_are_fast(text: str) -> None:
     started = time.perf_counter()
     parse_location(text)
     assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Koordinatės 54.1567, 24.2894", "Grupė miške, koordinatės: 54.1567 24.2894", "wir sind hier 54.1567 24.2894"],
+)
+def test_a_word_ending_in_s_or_w_is_not_a_hemisphere(text: str) -> None:
+    assert parse_location(text) == Point(54.1567, 24.2894)

@@ -27,7 +27,12 @@ def report(
     children: int | None = None,
     kind: str = "distress",
 ) -> Report:
-    contact = Contact(channel="telegram", address_index=f"c{clock().timestamp()}-{by}-{where}-{total}", created_at=clock())
+    contact = Contact(
+        channel="telegram",
+        address_index=f"c{clock().timestamp()}-{by}-{where}-{total}",
+        created_at=clock(),
+        last_seen_at=clock(),
+    )
     session.add(contact)
     session.flush()
     made = reports.create_report(
@@ -47,9 +52,7 @@ def report(
     return made
 
 
-def test_the_person_a_relative_and_a_resident_make_one_group_counted_once(
-    database: Database, clock: FakeClock
-) -> None:
+def test_the_person_a_relative_and_a_resident_make_one_group_counted_once(database: Database, clock: FakeClock) -> None:
     with database.session() as session:
         first = report(session, clock, where=NEAR, total=7, children=2)
         assert groups.link(session, first, clock()) is None
