@@ -18,6 +18,7 @@ from tests.conftest import put_on_duty
 
 PERSON = "700555"
 FLOW = load_builtin("distress")
+MENU = load_builtin("menu")
 DIGITS = {"ar": "٠١٢٣٤٥٦٧٨٩", "fa": "۰۱۲۳۴۵۶۷۸۹", "ps": "۰۱۲۳۴۵۶۷۸۹", "ur": "۰۱۲۳۴۵۶۷۸۹", "ckb": "٠١٢٣٤٥٦٧٨٩"}
 ENGLISH = [node.ask for node in FLOW.nodes.values() if node.ask] + [
     node.say for node in FLOW.nodes.values() if node.say
@@ -55,7 +56,8 @@ def test_the_distress_flow_end_to_end_over_telegram(harness: Harness, code: str)
     first = texts(harness.press(PERSON, f"lang:{code}"))
     with use_locale(code):
         assert translate(language.CHOSEN) in first
-    assert asked(code, "location") in first
+        assert translate(MENU.node("choose").ask or "") in first
+    assert asked(code, "location") in texts(harness.press(PERSON, "a:choose:distress"))
     steps = [
         (harness.pin(PERSON, 54.5, 25.1), "people"),
         (harness.say(PERSON, digits(code, 5)), "children"),
@@ -120,8 +122,8 @@ def test_the_first_message_picks_the_language(harness: Harness, first: str, code
 
 def test_written_words_beat_the_telegram_interface_language(harness: Harness) -> None:
     harness.send(PERSON, "command", {"text": "/start", "language_code": "en"})
-    reply = harness.say(PERSON, "کمک کنید ما در جنگل هستیم")
-    assert asked("fa", "people") in reply
+    reply = harness.say(PERSON, "کمک کنید ما در جنگل هستیم")  # a call for help skips the menu
+    assert asked("fa", "location") in reply
     assert the_report(harness).language == "fa"
 
 
@@ -137,7 +139,7 @@ def test_without_any_hint_the_language_menu_comes_first(harness: Harness) -> Non
     labels = [button.label for row in menu.buttons for button in row]
     assert labels == [lang.native for lang in languages.LANGUAGES]
     assert translations_of(language.CHOOSE)["ar"] in menu.text
-    assert asked("en", "location") in sent[1].text
+    assert MENU.node("choose").ask in sent[1].text
 
 
 @pytest.mark.parametrize("word", ["/lang", "langue", "язык", "لغة"])
@@ -195,6 +197,7 @@ def test_the_yes_no_buttons_can_also_be_typed(code: str) -> None:
 
 def test_options_can_be_typed_in_the_persons_language_and_toasts_are_translated(harness: Harness) -> None:
     harness.press(PERSON, "lang:ar")
+    harness.press(PERSON, "a:choose:distress")
     for answer in ("54.5 25.1", "3", "0", "لا", "لا", "نعم"):
         harness.say(PERSON, answer)
     with use_locale("ar"):
@@ -205,6 +208,7 @@ def test_options_can_be_typed_in_the_persons_language_and_toasts_are_translated(
 
 def test_a_pressed_option_is_confirmed_in_the_persons_language(harness: Harness) -> None:
     harness.press(PERSON, "lang:fr")
+    harness.press(PERSON, "a:choose:distress")
     for answer in ("54.5 25.1", "3", "0", "non", "non", "oui"):
         harness.say(PERSON, answer)
     toast = [m.text for m in harness.press(PERSON, "a:needs:water") if m.callback_query_id]
