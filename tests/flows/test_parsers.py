@@ -10,8 +10,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hotline.flows.detect import SERVED
 from hotline.flows.geo import REGION, Point, in_region, is_implausible, parse_location
-from hotline.flows.parsers import normalize_digits, parse_choice, parse_count, parse_many_choices, parse_yes_no
+from hotline.flows.parsers import (
+    BREAK,
+    QUESTION,
+    Hit,
+    Lexicon,
+    load_vocabulary,
+    normalize_digits,
+    parse_choice,
+    parse_count,
+    parse_many_choices,
+    parse_people,
+    parse_yes_no,
+    tokens,
+)
 
 PERSIAN = str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫")
 ARABIC = str.maketrans("0123456789.,", "٠١٢٣٤٥٦٧٨٩٫،")
@@ -48,6 +62,8 @@ ALL_PARSERS: list[Callable[[str], Any]] = [
     parse_location,
     parse_count,
     parse_yes_no,
+    parse_people,
+    tokens,
     normalize_digits,
     lambda text: parse_choice(text, OPTIONS),
     lambda text: parse_many_choices(text, OPTIONS),
@@ -434,6 +450,12 @@ YES_NO_CASES: list[tuple[str, str]] = [
     ("👍", "yes"),
     ("👍🏽", "yes"),
     ("👎", "no"),
+    # Real writing, every served language
+    *[(w, "yes") for w in ["aywa", "ok", "okay sure", "آره", "بله", "ايوه", "da", "evet", "haa", "ሕራይ"]],
+    *[(w, "yes") for w in ["እሺ", "ஆமா", "हाँ", "ඔව්", "tak", "taip", "так", "jo", "erê", "بەڵێ", "de acuerdo"]],
+    *[(w, "no") for w in ["na", "нет", "maya", "ኣይፋል", "nie", "ne", "ні", "la2", "nexêr", "இல்லை", "නැහැ", "नहीं"]],
+    *[(w, "unknown") for w in ["не знаю", "je sais pas", "ma3rafsh", "ma ba3ref", "نمیدونم", "نه پوهیږم", "پتہ نہیں"]],
+    *[(w, "unknown") for w in ["पता नहीं", "தெரியாது", "දන්නෑ", "ma garanayo", "ኣይፈልጥን", "አላውቅም", "ня ведаю"]],
     # Surrounding text
     ("  yes  ", "yes"),
     ("yes she is pregnant", "yes"),
@@ -455,6 +477,161 @@ def test_parse_yes_no(text: str, expected: str) -> None:
 @pytest.mark.parametrize("text", ["", "   ", "1", "2", "hello", "???", "yes no", "the forest", "да нет"])
 def test_parse_yes_no_cannot_tell(text: str) -> None:
     assert parse_yes_no(text) is None
+
+
+# --------------------------------------------------------------------------- parse_people
+
+PEOPLE_CASES: list[tuple[str, tuple[int | None, int | None]]] = [
+    # English: stated totals, adults plus children, companions, people named one by one
+    ("we are 7 with 2 kids", (7, 2)),
+    ("5 adults and 3 children", (8, 3)),
+    ("a family of four", (4, None)),
+    ("me and my wife and 3 kids", (5, 3)),
+    ("there are twenty five of us", (25, None)),
+    ("my cousin is with 4 others", (5, None)),
+    ("two men and a woman, the woman is hurt", (3, None)),
+    ("we are 6 adults and a baby", (7, 1)),
+    ("we have a baby with us", (None, 1)),
+    ("we are 5, 3 kids", (5, 3)),
+    ("3 kids (2 and 5 years)", (None, 3)),
+    ("I found a woman lying near the road", (1, None)),
+    ("I am alone", (1, None)),
+    # Digits that are not people
+    ("we walked 3 days, 12 people", (12, None)),
+    ("we are 5 and my phone is at 8%", (5, None)),
+    ("we are 4 at 54.123, 24.456", (4, None)),
+    ("call +370 600 00000, we are 3", (3, None)),
+    ("my son is 7 years old", (None, None)),
+    ("one of us fainted", (None, None)),
+    ("hello", (None, None)),
+    # Every other served language
+    ("نحن ٧ أشخاص بينهم ٣ أطفال", (7, 3)),
+    ("احنا خمسة ومعنا طفلين", (5, 2)),
+    ("7na 6 w m3na 3 atfal", (6, 3)),
+    ("ما ۵ نفر هستیم، دو تا بچه", (5, 2)),
+    ("ما ۹ نفریم", (9, None)),
+    ("موږ شپږ کسان یو، درې ماشومان", (6, 3)),
+    ("ئێمە ١٠ کەسین، ٤ منداڵ", (10, 4)),
+    ("em 8 kes in, 3 zarok", (8, 3)),
+    ("ہم 6 لوگ ہیں، 2 بچے", (6, 2)),
+    ("हम 9 लोग हैं, 4 बच्चे", (9, 4)),
+    ("நாங்கள் 7 பேர், 2 குழந்தைகள்", (7, 2)),
+    ("අපි 5 දෙනෙක්, ළමයි 2", (5, 2)),
+    ("nous sommes sept dont deux enfants", (7, 2)),
+    ("on est 3 avec un bébé", (3, 1)),
+    ("somos 9, con dos niños", (9, 2)),
+    ("somos una familia de cinco", (5, None)),
+    ("нас 6, двое детей", (6, 2)),
+    ("нас трое", (3, None)),
+    ("нас 4, з нами двоє дітей", (4, 2)),
+    ("нас 5, двое дзяцей", (5, 2)),
+    ("mes 6, trys vaikai", (6, 3)),
+    ("jest nas 8, w tym 3 dzieci", (8, 3)),
+    ("7 kişiyiz, 2 çocuk var", (7, 2)),
+    ("waxaan nahay 6 qof, 3 carruur ah", (6, 3)),
+    ("6 ሰባት ኢና፡ 2 ቆልዑ", (6, 2)),
+    ("7 ሰዎች ነን፣ 3 ልጆች", (7, 3)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PEOPLE_CASES)
+def test_parse_people(text: str, expected: tuple[int | None, int | None]) -> None:
+    assert parse_people(text) == expected
+
+
+def test_parse_people_reads_long_messages_only_so_far() -> None:
+    assert parse_people("we are 7. " + "x" * 10000 + " we are 9") == (7, None)
+
+
+# --------------------------------------------------------------------------- number words and answers of every language
+
+NUMBERS = load_vocabulary("numbers")
+ANSWERS = load_vocabulary("answers")
+
+
+@pytest.mark.parametrize("language", SERVED)
+def test_every_language_spells_one_to_twenty(language: str) -> None:
+    assert set(range(1, 21)) <= set(NUMBERS["numbers"][language])
+
+
+@pytest.mark.parametrize("language", SERVED)
+def test_every_number_word_reads_back(language: str) -> None:
+    for value, spellings in NUMBERS["numbers"][language].items():
+        for spelling in spellings.split("|"):
+            assert parse_count(spelling) == value, spelling
+
+
+@pytest.mark.parametrize("language", SERVED)
+def test_every_language_says_yes_no_and_dont_know(language: str) -> None:
+    for answer, by_language in ANSWERS["answers"].items():
+        assert all(parse_yes_no(spelling) == answer for spelling in by_language[language].split("|")), answer
+
+
+@pytest.mark.parametrize(("text", "expected"), [("dos", 2), ("no sé", None), ("on", 10), ("on the road", None)])
+def test_ordinary_words_count_only_as_whole_answers(text: str, expected: int | None) -> None:
+    assert parse_count(text) == expected
+
+
+# --------------------------------------------------------------------------- tokens and phrases
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Help! We're lost", ["help", BREAK, "were", "lost"]),
+        ("pas d'eau, l'asile", ["pas", "de", "eau", BREAK, "asile"]),
+        ("Can I ask? yes", ["can", "i", "ask", QUESTION, "yes"]),
+        ("¿Puedo pedir asilo?", [QUESTION, "puedo", "pedir", "asilo", QUESTION]),
+        ("نحن هنا و١٠ رجال", ["نحن", "هنا", "و", "10", "رجال"]),
+        ("phone 9%", ["phone", "9", "percent"]),
+        ("see https://maps.google.com/?q=54.1,24.4 now", ["see", BREAK, "now"]),
+        ("at 54.1234, 24.5678 ok", ["at", BREAK, BREAK, BREAK, "ok"]),
+    ],
+)
+def test_tokens(text: str, expected: list[str]) -> None:
+    assert tokens(text) == expected
+
+
+LEXICON = Lexicon(
+    [
+        ("broken ~ leg*|arm", "broken"),
+        ("blood", "blood"),
+        ("no ~ medicine", "no_medicine"),
+        ("<n> months old", "baby"),
+        ("ماء", "water"),
+        ("dix-sept", "seventeen"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("his broken left legs", [(1, 4, "broken")]),
+        ("broken arm", [(0, 2, "broken")]),
+        ("broken, leg", []),
+        ("broken a b c d leg", []),
+        ("BLOOD", [(0, 1, "blood")]),
+        ("no more medicine", [(0, 3, "no_medicine")]),
+        ("10 months old", [(0, 3, "baby")]),
+        ("30 months old", []),
+        ("والماء", [(0, 1, "water")]),
+        ("dix sept", [(0, 2, "seventeen")]),
+    ],
+)
+def test_lexicon_finds_phrases(text: str, found: list[tuple[int, int, str]]) -> None:
+    assert [(hit.start, hit.end, hit.value) for hit in LEXICON.find(tokens(text))] == found
+
+
+def test_lexicon_prefers_the_exact_word() -> None:
+    hits = Lexicon([("kişi*", "person"), ("kişiyle", "others")]).find(tokens("kişiyle"))
+    assert sorted(hits, key=lambda hit: hit.value) == [Hit(0, 1, "others"), Hit(0, 1, "person", precise=False)]
+
+
+@pytest.mark.parametrize("phrase", ["", "~ water", "water ~", "a|two-words", "x*|water"])
+def test_lexicon_refuses_unusable_phrases(phrase: str) -> None:
+    with pytest.raises(ValueError):
+        Lexicon([(phrase, "value")])
 
 
 # --------------------------------------------------------------------------- parse_choice
@@ -547,6 +724,20 @@ def test_parse_count_never_raises(text: str) -> None:
 @given(st.text())
 def test_parse_yes_no_never_raises(text: str) -> None:
     assert parse_yes_no(text) in {"yes", "no", "unknown", None}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_parse_people_never_raises(text: str) -> None:
+    total, children = parse_people(text)
+    assert total is None or total >= 1
+    assert children is None or children >= 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789 ٣۵.,%:+°'\"weareandkids نفرбچهдетей"), max_size=200))
+def test_parse_people_never_raises_on_count_soup(text: str) -> None:
+    assert all(value is None or value >= 1 for value in parse_people(text))
 
 
 @settings(max_examples=300, deadline=None)
