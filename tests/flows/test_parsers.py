@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotline.flows.detect import SERVED
-from hotline.flows.geo import REGION, Point, in_region, is_implausible, parse_location
+from hotline.flows.geo import parse_location
 from hotline.flows.parsers import (
     BREAK,
     QUESTION,
@@ -70,10 +70,6 @@ ALL_PARSERS: list[Callable[[str], Any]] = [
 ]
 
 
-def close(point: Point | None, lat: float, lon: float) -> bool:
-    return point is not None and abs(point.lat - lat) < 1e-6 and abs(point.lon - lon) < 1e-6
-
-
 # --------------------------------------------------------------------------- normalize_digits
 
 
@@ -93,145 +89,6 @@ def close(point: Point | None, lat: float, lon: float) -> bool:
 )
 def test_normalize_digits(text: str, expected: str) -> None:
     assert normalize_digits(text) == expected
-
-
-# --------------------------------------------------------------------------- parse_location
-
-DMS_LAT = 54 + 7 / 60 + 22.8 / 3600
-DMS_LON = 24 + 27 / 60 + 21.6 / 3600
-
-
-@pytest.mark.parametrize(
-    ("text", "lat", "lon"),
-    [
-        ("54.123, 24.456", 54.123, 24.456),
-        ("54.123 24.456", 54.123, 24.456),
-        ("54,123 24,456", 54.123, 24.456),
-        ("54.123;24.456", 54.123, 24.456),
-        ("54.123,24.456", 54.123, 24.456),
-        ("54.123/24.456", 54.123, 24.456),
-        ("N54.123 E24.456", 54.123, 24.456),
-        ("N 54.123, E 24.456", 54.123, 24.456),
-        ("54.123N 24.456E", 54.123, 24.456),
-        ("54.123 N, 24.456 E", 54.123, 24.456),
-        ("E24.456 N54.123", 54.123, 24.456),
-        ("lat 54.123 lon 24.456", 54.123, 24.456),
-        ("Lat: 54.1, Long: 24.4", 54.1, 24.4),
-        ("latitude=54.123 longitude=24.456", 54.123, 24.456),
-        ("широта 54.123 долгота 24.456", 54.123, 24.456),
-        ("-33.8688, 151.2093", -33.8688, 151.2093),
-        ("S33.8688 W70.5", -33.8688, -70.5),
-        ("54.1234° N, 24.5678° E", 54.1234, 24.5678),
-        ("54°07'22.8\"N 24°27'21.6\"E", DMS_LAT, DMS_LON),
-        ("54°07′22.8″N 24°27′21.6″E", DMS_LAT, DMS_LON),
-        ("54° 07’ 22.8” N, 24° 27’ 21.6” E", DMS_LAT, DMS_LON),
-        ("54°07'22.8''N 24°27'21.6''E", DMS_LAT, DMS_LON),
-        ("54 07 22.8 N 24 27 21.6 E", DMS_LAT, DMS_LON),
-        ("54°07'N 24°27'E", 54 + 7 / 60, 24 + 27 / 60),
-        ("54 07 N 24 27 E", 54 + 7 / 60, 24 + 27 / 60),
-        ("N 54 07.380 E 024 27.360", 54.123, 24.456),
-        ("54°07'22.8\" 24°27'21.6\"", DMS_LAT, DMS_LON),
-        ("٥٤٫١٢٣، ٢٤٫٤٥٦", 54.123, 24.456),
-        ("۵۴٫۱۲۳ ۲۴٫۴۵۶", 54.123, 24.456),
-        ("24.456, 54.123", 54.123, 24.456),
-        ("we are 7 people 54.123 24.456 one sick", 54.123, 24.456),
-        ("we are 7 54.123 24.456", 54.123, 24.456),
-        ("help!!! location 54.12345,24.45678 please hurry", 54.12345, 24.45678),
-        ("https://www.google.com/maps?q=54.1,24.4", 54.1, 24.4),
-        ("https://maps.google.com/?q=54.1,24.4", 54.1, 24.4),
-        ("https://www.google.com/maps/place/Forest/@54.1,24.4,15z", 54.1, 24.4),
-        ("https://www.google.com/maps/@54.1,24.4,15z", 54.1, 24.4),
-        ("https://www.google.com/maps/search/54.1,+24.4", 54.1, 24.4),
-        ("https://www.google.com/maps?ll=54.1,24.4", 54.1, 24.4),
-        ("https://www.google.com/maps/place/X/@54.0,24.0,15z/data=!3m1!4b1!4m5!3m4!8m2!3d54.1!4d24.4", 54.1, 24.4),
-        ("look here: <https://www.google.com/maps?q=54.1%2C24.4>", 54.1, 24.4),
-        ("google.com/maps?q=54.1,24.4", 54.1, 24.4),
-        ("https://www.openstreetmap.org/?mlat=54.1&mlon=24.4#map=15/54.1/24.4", 54.1, 24.4),
-        ("https://www.openstreetmap.org/#map=15/54.1/24.4", 54.1, 24.4),
-        ("https://maps.apple.com/?ll=54.1,24.4", 54.1, 24.4),
-        ("https://maps.apple.com/?q=Dropped%20Pin&sll=54.1,24.4", 54.1, 24.4),
-        ("https://yandex.ru/maps/?ll=24.4,54.1&z=12", 54.1, 24.4),
-        ("https://yandex.by/maps/?pt=24.4,54.1,pm2rdm&z=12", 54.1, 24.4),
-        ("https://waze.com/ul?ll=54.1,24.4", 54.1, 24.4),
-        ("https://www.waze.com/ul?ll=54.1%2C24.4&navigate=yes", 54.1, 24.4),
-        ("geo:54.1,24.4", 54.1, 24.4),
-        ("geo:54.1,24.4?z=15", 54.1, 24.4),
-        ("GEO:54.1,24.4;u=35", 54.1, 24.4),
-        ("geo:0,0?q=54.1,24.4(Forest)", 54.1, 24.4),
-        ("my location geo:54.1,24.4 please", 54.1, 24.4),
-    ],
-)
-def test_parse_location(text: str, lat: float, lon: float) -> None:
-    point = parse_location(text)
-    assert close(point, lat, lon), point
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "",
-        "help",
-        "7 people 2 children",
-        "5 3",
-        "we are 5 3 kids",
-        "54 24",
-        "54.1 24.4",
-        "12:30 14:45",
-        "w 2 w 3",
-        "N54 E24",
-        "100.123 200.456",
-        "95.123, 24.456",
-        "54.123, 190.456",
-        "54 65 22 N 24 27 21 E",
-        "https://maps.app.goo.gl/AbCdEf",
-        "https://www.google.com/maps?q=Vilnius",
-        "we are 7, one is sick, 2 kids",
-        "call +370 612 34567",
-        "54.123 and then 24.456",
-    ],
-)
-def test_parse_location_rejects(text: str) -> None:
-    assert parse_location(text) is None
-
-
-def test_point_is_frozen_and_comparable() -> None:
-    point = Point(54.1, 24.4)
-    assert point == Point(54.1, 24.4)
-    with pytest.raises(AttributeError):
-        point.lat = 1.0  # type: ignore[misc]
-
-
-@pytest.mark.parametrize(
-    ("point", "inside"),
-    [
-        (Point(54.5, 25.0), True),
-        (Point(REGION[0], REGION[2]), True),
-        (Point(REGION[1], REGION[3]), True),
-        (Point(53.8, 25.0), False),
-        (Point(54.5, 27.1), False),
-        (Point(0.0, 0.0), False),
-    ],
-)
-def test_in_region(point: Point, inside: bool) -> None:
-    assert in_region(point) is inside
-
-
-@pytest.mark.parametrize(
-    ("point", "implausible"),
-    [
-        (Point(0.0, 0.0), True),
-        (Point(54.0, 24.0), True),
-        (Point(-33.9, 151.2), True),
-        (Point(49.9, 24.5), True),
-        (Point(54.5, 33.0), True),
-        (Point(float("nan"), 24.5), True),
-        (Point(54.5, 24.5), False),
-        (Point(58.0, 30.5), False),
-        (Point(54.0, 24.5), False),
-    ],
-)
-def test_is_implausible(point: Point, implausible: bool) -> None:
-    assert is_implausible(point) is implausible
 
 
 # --------------------------------------------------------------------------- parse_count
@@ -765,30 +622,6 @@ def test_parse_many_choices_never_raises(text: str) -> None:
 def test_parsers_never_raise_on_number_soup(text: str) -> None:
     for parse in ALL_PARSERS:
         parse(text)
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.floats(min_value=REGION[0], max_value=REGION[1]),
-    st.floats(min_value=REGION[2], max_value=REGION[3]),
-    st.integers(min_value=4, max_value=6),
-    st.sampled_from(["plain", "space", "comma", "google", "geo", "persian", "arabic", "osm", "yandex", "hint"]),
-)
-def test_location_roundtrip(lat: float, lon: float, places: int, style: str) -> None:
-    a, b = f"{lat:.{places}f}", f"{lon:.{places}f}"
-    text = {
-        "plain": f"{a}, {b}",
-        "space": f"we are here {a} {b} help",
-        "comma": f"{a.replace('.', ',')} {b.replace('.', ',')}",
-        "google": f"https://www.google.com/maps?q={a},{b}",
-        "geo": f"geo:{a},{b}?z=15",
-        "persian": f"{a} {b}".translate(PERSIAN),
-        "arabic": f"{a}, {b}".translate(ARABIC),
-        "osm": f"https://www.openstreetmap.org/?mlat={a}&mlon={b}#map=15/{a}/{b}",
-        "yandex": f"https://yandex.ru/maps/?ll={b},{a}&z=15",
-        "hint": f"N{a} E{b}",
-    }[style]
-    assert close(parse_location(text), float(a), float(b)), text
 
 
 @settings(max_examples=300, deadline=None)
