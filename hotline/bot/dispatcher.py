@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 RETRY_PAUSE = 0.5
+GROUP_FIELDS = ("location", "people.total")  # what decides whether two reports are about the same group
 UNSUPPORTED = N_("I can read text and locations only. Please write, or send your location.")
 SORRY = N_("Sorry, something went wrong on our side. A volunteer has been told and will write to you.")
 
@@ -171,7 +172,8 @@ class Dispatcher:
             effects = [engine.Say(language.CHOSEN), *effects]
         was_urgent = report.urgent
         report, handoff = self._apply(session, contact, conversation, report, effects, now)
-        groups.link(session, report, now)
+        if any(isinstance(e, engine.Save) and e.field in GROUP_FIELDS for e in effects):
+            groups.link(session, report, now)  # only when where or how many changed: it reads recent reports
         self._reply(session, contact, event, report, effects, payload, now, state)
         conversation.state, conversation.node, conversation.updated_at = state, state["node"], now
         session.add_all([conversation, report, contact])

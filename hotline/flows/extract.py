@@ -12,6 +12,7 @@ in the same clause ("no one is bleeding", "беременных нет") says th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from hotline.flows.geo import Point, parse_location
@@ -120,6 +121,7 @@ class _Reading:
         return self.clause[position] == self.clause[hit.start]
 
 
+@lru_cache(maxsize=64)  # the menu reads a message to decide where it goes, then the flow reads it again
 def extract(text: str) -> Facts:
     """Read every distress fact from one message."""
     text = text[:MAX_TEXT]
