@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 25
 MAX_BACKOFF = 300.0
+UNKNOWN_ORIGINAL = "the page it edits may have arrived before a crash"
 
 
 class RateLimiter:
@@ -121,7 +122,11 @@ class OutboxSender:
             return [_claimed(m) for m in messages]
 
     async def _deliver(self, item: Claimed) -> None:
-        edit_target = await asyncio.to_thread(self._edit_target, item)
+        original_status, edit_target = await asyncio.to_thread(self._edit_target, item)
+        if original_status == "unknown":  # the page may be on the volunteer's phone: never send it a second time
+            log.info("message %s: the page it edits may have arrived before a crash; not sent anew", item.id)
+            await asyncio.to_thread(self._settle, outbox.mark_skipped, item.id, reason=UNKNOWN_ORIGINAL)
+            return
         if item.edit_of_id is not None and edit_target is None:
             log.info("message %s: the page it edits was never delivered; sending it anew", item.id)
         message = outgoing(item.body, edit_message_id=edit_target)
@@ -145,12 +150,15 @@ class OutboxSender:
                 self._settle, outbox.mark_sent, item.id, provider_message_id=delivery.provider_message_id
             )
 
-    def _edit_target(self, item: Claimed) -> str | None:
+    def _edit_target(self, item: Claimed) -> tuple[str | None, str | None]:
+        """Return the status of the message an edit changes, and its provider id when it was sent."""
         if item.edit_of_id is None:
-            return None
+            return None, None
         with self.database.session() as session:
             original = session.get(Message, item.edit_of_id)
-            return original.provider_message_id if original and original.status == "sent" else None
+            if original is None:
+                return None, None
+            return original.status, original.provider_message_id if original.status == "sent" else None
 
     def _erase_targets(self, item: Claimed) -> list[str]:
         """Collect, at sending time, the chat's messages to erase: ours and the person's, since a moment."""
@@ -176,7 +184,7 @@ class OutboxSender:
 
     def _settle(self, action: Callable[..., None], message_id: int, **values: Any) -> None:
         with self.database.session() as session:
-            if action is outbox.schedule_retry:
+            if action in (outbox.schedule_retry, outbox.mark_skipped):
                 action(session, message_id=message_id, **values)
             else:
                 action(session, message_id=message_id, now=self.clock(), **values)

@@ -151,6 +151,14 @@ def mark_sent(session: Session, *, message_id: int, provider_message_id: str | N
         session.add(message)
 
 
+def mark_skipped(session: Session, *, message_id: int, reason: str) -> None:
+    """Leave a message unsent on purpose (an edit of a page that may or may not have arrived)."""
+    message = session.get(Message, message_id)
+    if message is not None:
+        message.status, message.error, message.not_before = "skipped", reason[:120], None
+        session.add(message)
+
+
 def schedule_retry(session: Session, *, message_id: int, at: datetime, error: str) -> None:
     """Put a message back in line for a later attempt."""
     message = session.get(Message, message_id)

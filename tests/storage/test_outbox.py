@@ -147,3 +147,21 @@ async def test_the_rate_limiter_caps_the_overall_rate() -> None:
     for n in range(6):
         await limiter.wait(f"chat{n}", chat_message=True)
     assert loop.time() - start >= 0.99
+
+
+def test_an_edit_of_a_page_whose_outcome_is_unknown_is_never_sent_as_a_new_page(
+    database: Database, clock: FakeClock
+) -> None:
+    page = put(database, clock, "v", "page #1")
+    assert claim(database, clock) == ["page #1"]
+    with database.session() as session:
+        session.get(Message, page).kind = "page"  # type: ignore[union-attr]
+        body = {"to": "v", "text": "page #1, 5 people"}
+        edit = outbox.enqueue(
+            session, kind="page_update", channel="telegram", recipient_key="v", body=body, now=clock(), edit_of_id=page
+        )
+    clock.advance(seconds=outbox.LEASE.total_seconds() + 1)  # the sender died mid-send: the page is "unknown"
+    channel = FakeChannel(name="telegram")
+    asyncio.run(sender(database, clock, channel).send_due())
+    assert status(database, page).status == "unknown"
+    assert status(database, edit.id or 0).status == "skipped" and channel.texts() == []
